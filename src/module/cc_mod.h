@@ -1,0 +1,132 @@
+/*
+ * cc_mod.h: what the module's files share: configuration, log tags and
+ * the cross-file functions (cc_<area>_<verb>). Only the module record is
+ * exported from the shared object; everything here has hidden linkage in
+ * practice because the link exports nothing else.
+ */
+#ifndef CC_MOD_H
+#define CC_MOD_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+
+#include "cc_json.h"
+
+/* Every ap_log_* line of this module carries a unique tag. */
+#define CCLOGNO(n) "CC" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA cartevo_customers_module;
+
+#define CC_HANDLER_NAME "cartevo-customers"
+
+/* Per-server: resources. Unset values are NULL / -1 and get their
+ * defaults in one place, cc_cfg_srv(). */
+typedef struct {
+    const char *doc_dir;
+    const char *secret_file;
+    const char *daemon_socket;
+    const char *public_base_url;
+    apr_interval_time_t daemon_timeout;
+    int auth_cache_seconds;
+    /* Loaded at post_config (as root, before privileges drop). */
+    const unsigned char *secret;
+    apr_size_t secret_len;
+} cc_srv_cfg_t;
+
+/* Per-directory: request policy. */
+typedef struct {
+    const char *mount;
+    apr_off_t max_file_size;
+    int min_w;
+    int min_h;
+} cc_dir_cfg_t;
+
+#define CC_DEFAULT_DOC_DIR "/var/lib/cartevo/documents"
+#define CC_DEFAULT_DAEMON_SOCKET "/run/cartevo/kycd.sock"
+#define CC_DEFAULT_DAEMON_TIMEOUT_MS 100
+#define CC_DEFAULT_AUTH_CACHE 30
+#define CC_DEFAULT_MAX_FILE_SIZE ((apr_off_t)10485760)
+#define CC_DEFAULT_MIN_W 400
+#define CC_DEFAULT_MIN_H 250
+
+/* config.c */
+void *cc_cfg_create_dir(apr_pool_t *p, char *dir);
+void *cc_cfg_merge_dir(apr_pool_t *p, void *base, void *add);
+void *cc_cfg_create_srv(apr_pool_t *p, server_rec *s);
+void *cc_cfg_merge_srv(apr_pool_t *p, void *base, void *add);
+const char *cc_cfg_set_srv_str(cmd_parms *cmd, void *dc, const char *v);
+const char *cc_cfg_set_daemon_timeout(cmd_parms *cmd, void *dc, const char *v);
+const char *cc_cfg_set_auth_cache(cmd_parms *cmd, void *dc, const char *v);
+const char *cc_cfg_set_max_file_size(cmd_parms *cmd, void *dc, const char *v);
+const char *cc_cfg_set_min_pixels(cmd_parms *cmd, void *dc, const char *v);
+int cc_cfg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s);
+const cc_srv_cfg_t *cc_cfg_srv(const request_rec *r);
+const cc_dir_cfg_t *cc_cfg_dir(const request_rec *r);
+
+/* respond.c: the one place that turns outcomes into HTTP answers. */
+int cc_http_error(request_rec *r, int status, const char *message);
+int cc_http_json(request_rec *r, int status, json_object *body);
+void cc_http_request_id(request_rec *r);
+const char *cc_http_public_base(request_rec *r);
+
+/* db.c */
+void cc_db_register(server_rec *s);
+ap_dbd_t *cc_db_acquire(request_rec *r);
+/* Runs a prepared statement by label with string arguments, ended by a
+ * NULL sentinel (so no argument may be NULL). Returns 0, or the driver error; *err (if non-NULL) gets
+ * the driver's text, which may quote values and must never be logged. */
+int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
+                 apr_dbd_results_t **res, const char **err, ...);
+/* 1 when the connection is still usable after an error. */
+int cc_db_alive(request_rec *r, ap_dbd_t *dbd);
+const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
+                      int col);
+
+/* auth.c */
+typedef struct {
+    char client_id[64];
+    char company_id[37];
+} cc_principal_t;
+int cc_auth_child_init(apr_pool_t *p, server_rec *s);
+/* Verifies the Bearer token and that the credential is not revoked;
+ * returns OK, or the status to answer (401, 503). *kyb_approved says
+ * whether the company may create customers. */
+int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved);
+
+/* sniff.c: libmagic, one cookie per thread. */
+void cc_sniff_child_init(apr_pool_t *p, server_rec *s);
+const char *cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len);
+
+/* store.c: document files. */
+typedef struct cc_spool cc_spool_t;
+apr_status_t cc_store_open(request_rec *r, cc_spool_t **out);
+apr_status_t cc_store_write(cc_spool_t *sp, const char *data, apr_size_t len);
+apr_status_t cc_store_flush(cc_spool_t *sp);
+int cc_store_fd(const cc_spool_t *sp);
+apr_off_t cc_store_size(const cc_spool_t *sp);
+const unsigned char *cc_store_head(const cc_spool_t *sp, apr_size_t *len);
+void cc_store_sha256(cc_spool_t *sp, unsigned char out[32]);
+/* fsync, rename to a random final name, fsync the directory. */
+apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name);
+/* After the database commit: the file now belongs to its row. */
+void cc_store_keep(cc_spool_t *sp);
+void cc_store_discard(cc_spool_t *sp);
+const char *cc_store_path(request_rec *r, const char *name);
+
+/* notify.c */
+void cc_notify_daemon(request_rec *r, const char *job_id);
+
+/* handlers */
+int cc_handle_token(request_rec *r);
+int cc_handle_create(request_rec *r);
+int cc_handle_get(request_rec *r, const char *id);
+int cc_handle_document(request_rec *r, const char *id, const char *side);
+int cc_handler(request_rec *r);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * db.c: every SQL statement of the module, prepared once per connection by
+ * mod_dbd under a label, and a thin wrapper to run them.
+ *
+ * Creating a customer is ONE statement: a data-modifying CTE writes the
+ * customer, its documents, the KYC job and the customer.created outbox
+ * event atomically in a single round trip; the unique indexes decide
+ * duplicates, also under concurrency.
+ */
+#include "cc_mod.h"
+#include "cc_db_sql.h"
+
+#include "apr_optional.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(cartevo_customers);
+
+#define CC_DB_MAX_ARGS 40
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
+
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+#define CREATE_HEAD                                                         \
+    "WITH c AS (INSERT INTO customers (id, company_id, first_name, "        \
+    "last_name, email, country, street, city, state, postal_code, "         \
+    "country_iso_code, phone_country_code, phone_number, "                  \
+    "identification_number, id_document_type, date_of_birth) VALUES "      \
+    "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, upper(%s), %s, "  \
+    "%s, %s, %s, %s::date) RETURNING id, created_at, updated_at), "         \
+    "j AS (INSERT INTO kyc_jobs (customer_id, enroll) "                     \
+    "SELECT id, %s::boolean FROM c RETURNING id), "                         \
+    "o AS (INSERT INTO outbox_events (id, company_id, customer_id, event) " \
+    "SELECT %s::uuid, %s::uuid, id, 'customer.created' FROM c), "
+
+#define CREATE_DOC(side)                                                    \
+    "INSERT INTO customer_documents (customer_id, side, storage_name, "    \
+    "mime_type, size_bytes, sha256, width, height) SELECT id, '" side      \
+    "', %s, %s, %s::bigint, decode(%s, 'hex'), %s::int, %s::int FROM c"
+
+#define CREATE_TAIL \
+    "SELECT " TS("c.created_at") ", " TS("c.updated_at") ", j.id FROM c, j"
+
+static const struct {
+    const char *label;
+    const char *sql;
+} statements[] = {
+    { CC_SQL_CLIENT_STATE,
+      "SELECT a.company_id, a.revoked_at IS NULL, c.kyb_status "
+      "FROM api_clients a JOIN companies c ON c.id = a.company_id "
+      "WHERE a.client_id = %s" },
+    { CC_SQL_CLIENT_KEY,
+      "SELECT a.company_id, encode(a.key_sha256, 'hex') FROM api_clients a "
+      "WHERE a.client_id = %s AND a.revoked_at IS NULL" },
+    { CC_SQL_CREATE_1,
+      CREATE_HEAD "f AS (" CREATE_DOC("front") ") " CREATE_TAIL },
+    { CC_SQL_CREATE_2,
+      CREATE_HEAD "f AS (" CREATE_DOC("front") "), b AS (" CREATE_DOC("back")
+      ") " CREATE_TAIL },
+    { CC_SQL_EMAIL_TAKEN,
+      "SELECT 1 FROM customers WHERE company_id = %s::uuid "
+      "AND lower(email) = lower(%s)" },
+    { CC_SQL_GET_CUSTOMER,
+      "SELECT c.id, c.first_name, c.last_name, c.country, c.email, "
+      "c.street, c.city, c.state, c.postal_code, c.country_iso_code, "
+      "c.phone_country_code, c.phone_number, c.identification_number, "
+      "c.id_document_type, to_char(c.date_of_birth, 'YYYY-MM-DD'), "
+      "c.is_active, " TS("c.created_at") ", " TS("c.updated_at") ", "
+      "c.kyc_status, c.kyc_reason, c.kyc_reason_message, "
+      "c.enrollment_status, c.issuer_customer_id, "
+      "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
+      "AND d.side = 'front'), "
+      "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
+      "AND d.side = 'back') "
+      "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
+    { CC_SQL_GET_DOCUMENT,
+      "SELECT d.storage_name, d.mime_type, d.size_bytes FROM "
+      "customer_documents d JOIN customers c ON c.id = d.customer_id "
+      "WHERE d.customer_id = %s::uuid AND c.company_id = %s::uuid "
+      "AND d.side = %s" },
+};
+
+void cc_db_register(server_rec *s)
+{
+    apr_size_t i;
+
+    if (!dbd_prepare_fn) {
+        dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+        dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    }
+    if (!dbd_prepare_fn || !dbd_acquire_fn) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CCLOGNO(00201)
+                     "mod_dbd is not loaded: every API call will answer 503");
+        return;
+    }
+    for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
+        dbd_prepare_fn(s, statements[i].sql, statements[i].label);
+    }
+}
+
+ap_dbd_t *cc_db_acquire(request_rec *r)
+{
+    ap_dbd_t *dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00202)
+                      "no database connection");
+    }
+    return dbd;
+}
+
+int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
+                 apr_dbd_results_t **res, const char **err, ...)
+{
+    apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, label,
+                                          APR_HASH_KEY_STRING);
+    const char *args[CC_DB_MAX_ARGS];
+    const char *a;
+    va_list ap;
+    int rc, n = 0;
+
+    *res = NULL;
+    if (!st) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00203)
+                      "prepared statement %s missing", label);
+        if (err) {
+            *err = "";
+        }
+        return -1;
+    }
+    /* random = 1: the result is fetched whole, so errors (a unique
+     * violation above all) surface here, not half-way through rows. */
+    va_start(ap, err);
+    while ((a = va_arg(ap, const char *)) != NULL && n < CC_DB_MAX_ARGS) {
+        args[n++] = a;
+    }
+    va_end(ap);
+    rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
+                         args);
+    if (rc != 0 && err) {
+        *err = apr_dbd_error(dbd->driver, dbd->handle, rc);
+        if (!*err) {
+            *err = "";
+        }
+    }
+    return rc;
+}
+
+int cc_db_alive(request_rec *r, ap_dbd_t *dbd)
+{
+    return apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+           == APR_SUCCESS;
+}
+
+const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
+                      int col)
+{
+    /* The pgsql driver frees the result when the last row has been read,
+     * so every value is copied before the caller drains the rows. */
+    const char *v = apr_dbd_get_entry(dbd->driver, row, col);
+
+    return v ? apr_pstrdup(r->pool, v) : NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * dispatch.c: routes a request under the mount point to its handler,
+ * with the method check (405 + Allow) before anything else.
+ */
+#include "cc_mod.h"
+
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(cartevo_customers);
+
+static int not_allowed(request_rec *r, const char *allow)
+{
+    apr_table_setn(r->err_headers_out, "Allow", allow);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return cc_http_error(r, HTTP_METHOD_NOT_ALLOWED, "Method not allowed");
+}
+
+static int is_get(request_rec *r)
+{
+    return r->method_number == M_GET;
+}
+
+int cc_handler(request_rec *r)
+{
+    const cc_dir_cfg_t *dc;
+    const char *path, *rest, *slash;
+    apr_size_t mlen;
+    char *id;
+
+    if (!r->handler || strcmp(r->handler, CC_HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+    cc_http_request_id(r);
+    dc = cc_cfg_dir(r);
+    mlen = strlen(dc->mount);
+    path = r->uri;
+    if (strncmp(path, dc->mount, mlen) != 0) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
+    }
+    path += mlen;
+
+    if (strcmp(path, "/auth/token") == 0) {
+        if (r->method_number != M_POST) {
+            return not_allowed(r, "POST");
+        }
+        return cc_handle_token(r);
+    }
+    if (strcmp(path, "/customers") == 0) {
+        if (r->method_number != M_POST) {
+            return not_allowed(r, "POST");
+        }
+        return cc_handle_create(r);
+    }
+    if (strncmp(path, "/customers/", 11) == 0) {
+        rest = path + 11;
+        slash = strchr(rest, '/');
+        if (!slash && *rest) {
+            if (!is_get(r)) {
+                return not_allowed(r, "GET, HEAD");
+            }
+            return cc_handle_get(r, rest);
+        }
+        if (slash && slash != rest
+            && (strcmp(slash, "/documents/front") == 0
+                || strcmp(slash, "/documents/back") == 0)) {
+            if (!is_get(r)) {
+                return not_allowed(r, "GET, HEAD");
+            }
+            id = apr_pstrmemdup(r->pool, rest, (apr_size_t)(slash - rest));
+            return cc_handle_document(r, id, slash + 11);
+        }
+    }
+    return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
+}

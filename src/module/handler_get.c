@@ -1,0 +1,182 @@
+/*
+ * handler_get.c: GET /customers/{id} and GET /customers/{id}/documents/
+ * {front,back}. Both are scoped to the token's company: another company's
+ * customer is indistinguishable from an unknown one (404).
+ */
+#include "cc_mod.h"
+#include "cc_crypto.h"
+#include "cc_db_sql.h"
+
+#include "apr_strings.h"
+#include "util_filter.h"
+
+APLOG_USE_MODULE(cartevo_customers);
+
+/* Auth for reads: a valid token of a live credential; KYB does not
+ * matter for reading what was created. Returns OK or an answer. */
+static int read_auth(request_rec *r, cc_principal_t *who, int *answered)
+{
+    int kyb, rc = cc_auth_check(r, who, &kyb);
+
+    *answered = 1;
+    if (rc == HTTP_SERVICE_UNAVAILABLE) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return cc_http_error(r, rc, "Service temporarily unavailable");
+    }
+    if (rc != OK) {
+        return cc_http_error(r, HTTP_UNAUTHORIZED, "Unauthorized");
+    }
+    *answered = 0;
+    return OK;
+}
+
+static int db_failure(request_rec *r, ap_dbd_t *dbd)
+{
+    if (!dbd || !cc_db_alive(r, dbd)) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return cc_http_error(r, HTTP_SERVICE_UNAVAILABLE,
+                             "Service temporarily unavailable");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(01001)
+                  "customer lookup failed");
+    return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                         "Internal server error");
+}
+
+int cc_handle_get(request_rec *r, const char *id)
+{
+    cc_principal_t who;
+    int answered, rc, found = 0;
+    ap_dbd_t *dbd;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    cc_customer_t c;
+    const char *base, *v[25];
+    int i;
+
+    rc = read_auth(r, &who, &answered);
+    if (answered) {
+        return rc;
+    }
+    if (!cc_crypto_is_uuid(id)) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
+    }
+    dbd = cc_db_acquire(r);
+    if (!dbd
+        || cc_db_select(r, dbd, CC_SQL_GET_CUSTOMER, &res, NULL, id,
+                        who.company_id, NULL) != 0) {
+        return db_failure(r, dbd);
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        for (i = 0; i < 25; i++) {
+            v[i] = cc_db_get(r, dbd, row, i);
+        }
+        found = 1;
+    }
+    if (!found) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
+    }
+    base = cc_http_public_base(r);
+    memset(&c, 0, sizeof(c));
+    c.id = v[0];
+    c.first_name = v[1];
+    c.last_name = v[2];
+    c.country = v[3];
+    c.email = v[4];
+    c.street = v[5];
+    c.city = v[6];
+    c.state = v[7];
+    c.postal_code = v[8];
+    c.country_iso_code = v[9];
+    c.phone_country_code = v[10];
+    c.phone_number = v[11];
+    c.identification_number = v[12];
+    c.type = v[13];
+    c.date_of_birth = v[14];
+    c.is_active = v[15] && v[15][0] == 't';
+    c.created_at = v[16];
+    c.updated_at = v[17];
+    c.kyc_status = v[18];
+    c.kyc_reason = v[19];
+    c.kyc_reason_message = v[20];
+    c.enrollment_status = v[21];
+    c.issuer_customer_id = v[22];
+    c.image = v[23] && v[23][0] == 't'
+                  ? apr_pstrcat(r->pool, base, "/customers/", v[0],
+                                "/documents/front", NULL)
+                  : NULL;
+    c.photo = v[24] && v[24][0] == 't'
+                  ? apr_pstrcat(r->pool, base, "/customers/", v[0],
+                                "/documents/back", NULL)
+                  : NULL;
+    return cc_http_json(r, HTTP_OK,
+                        cc_json_success_new(HTTP_OK,
+                                            "Customer retrieved successfully",
+                                            cc_json_customer(&c, 1)));
+}
+
+int cc_handle_document(request_rec *r, const char *id, const char *side)
+{
+    cc_principal_t who;
+    int answered, rc;
+    ap_dbd_t *dbd;
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *name = NULL, *mime = NULL, *path;
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
+    rc = read_auth(r, &who, &answered);
+    if (answered) {
+        return rc;
+    }
+    if (!cc_crypto_is_uuid(id)) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
+    }
+    dbd = cc_db_acquire(r);
+    if (!dbd
+        || cc_db_select(r, dbd, CC_SQL_GET_DOCUMENT, &res, NULL, id,
+                        who.company_id, side, NULL) != 0) {
+        return db_failure(r, dbd);
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        name = cc_db_get(r, dbd, row, 0);
+        mime = cc_db_get(r, dbd, row, 1);
+    }
+    if (!name || !mime) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");
+    }
+    path = cc_store_path(r, name);
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
+                       0, r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CCLOGNO(01002)
+                      "document file %s is missing", name);
+        return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                             "Internal server error");
+    }
+    ap_set_content_type(r, mime);
+    ap_set_content_length(r, fi.size);
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    /* A file bucket: the bytes go from the page cache to the socket
+     * (sendfile where possible), never whole into memory. */
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, f, 0, fi.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+    if (rv != APR_SUCCESS) {
+        return AP_FILTER_ERROR;
+    }
+    return OK;
+}

@@ -1,0 +1,292 @@
+/*
+ * upload.c: the POST /customers body, streamed (see cc_upload.h).
+ *
+ * The brigade loop follows mod_reflector/cgi_common: READBYTES, BLOCK,
+ * always apr_bucket_read, stop at EOS, clean the brigade each pass, so a
+ * chunked body or Expect: 100-continue behave like any other.
+ */
+#include "cc_upload.h"
+#include "cc_multipart.h"
+
+#include "apr_strings.h"
+
+#include <errno.h>
+
+APLOG_USE_MODULE(cartevo_customers);
+
+const char *const cc_upload_doc_names[2] = { "id_document_front",
+                                             "id_document_back" };
+
+enum { CUR_IGNORE, CUR_TEXT, CUR_FILE };
+
+typedef struct {
+    request_rec *r;
+    cc_upload_t *up;
+    apr_off_t max_file;
+    int cur;
+    int cur_index;
+} ctx_t;
+
+static int storage_status(apr_status_t rv)
+{
+    return (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT)
+               ? HTTP_INSUFFICIENT_STORAGE
+               : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static void stop(ctx_t *c, int status, const char *message)
+{
+    c->up->status = status;
+    c->up->message = message;
+}
+
+static void add_extra(ctx_t *c, const char *name, apr_size_t len,
+                      int repeated)
+{
+    cc_upload_t *up = c->up;
+    int i;
+
+    for (i = 0; i < up->n_extras; i++) {
+        if (up->extras[i].name_len == len
+            && memcmp(up->extras[i].name, name, len) == 0) {
+            return;
+        }
+    }
+    if (up->n_extras < CC_MAX_EXTRAS) {
+        /* 64 bytes are all that is ever echoed. */
+        len = len > 64 ? 64 : len;
+        up->extras[up->n_extras].name = apr_pstrmemdup(c->r->pool, name, len);
+        up->extras[up->n_extras].name_len = len;
+        up->extras[up->n_extras].repeated = repeated;
+        up->n_extras++;
+    }
+}
+
+static int doc_index(const char *name, apr_size_t len)
+{
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        if (strlen(cc_upload_doc_names[i]) == len
+            && memcmp(cc_upload_doc_names[i], name, len) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Fields the issuer's published schema lists that are accepted and
+ * ignored (api-contract.md). */
+static int ignored_field(const char *name, apr_size_t len)
+{
+    return (len == 6 && memcmp(name, "number", 6) == 0)
+           || (len == 5 && memcmp(name, "image", 5) == 0)
+           || (len == 5 && memcmp(name, "photo", 5) == 0);
+}
+
+static int on_begin(void *ctx, const cc_mp_part_t *part)
+{
+    ctx_t *c = ctx;
+    cc_upload_t *up = c->up;
+    int i = cc_rules_field_lookup(part->name, part->name_len);
+    apr_status_t rv;
+
+    c->cur = CUR_IGNORE;
+    if (i >= 0) {
+        if (up->fields[i].present) {
+            add_extra(c, part->name, part->name_len, 1);
+            return 0;
+        }
+        up->fields[i].present = 1;
+        up->fields[i].value = apr_palloc(c->r->pool, CC_FIELD_MAX_BYTES);
+        c->cur = CUR_TEXT;
+        c->cur_index = i;
+        return 0;
+    }
+    i = doc_index(part->name, part->name_len);
+    if (i >= 0) {
+        if (up->docs[i].present) {
+            add_extra(c, part->name, part->name_len, 1);
+            return 0;
+        }
+        up->docs[i].present = 1;
+        rv = cc_store_open(c->r, &up->docs[i].spool);
+        if (rv != APR_SUCCESS) {
+            stop(c, storage_status(rv), NULL);
+            return 1;
+        }
+        c->cur = CUR_FILE;
+        c->cur_index = i;
+        return 0;
+    }
+    if (!ignored_field(part->name, part->name_len)) {
+        add_extra(c, part->name, part->name_len, 0);
+    }
+    return 0;
+}
+
+static int on_data(void *ctx, const char *data, size_t len)
+{
+    ctx_t *c = ctx;
+    cc_value_t *v;
+    cc_upload_doc_t *d;
+    apr_size_t take, head_len;
+    apr_status_t rv;
+
+    if (c->cur == CUR_TEXT) {
+        v = &c->up->fields[c->cur_index];
+        take = CC_FIELD_MAX_BYTES - v->len;
+        if (len > take) {
+            v->truncated = 1;
+        }
+        take = len < take ? len : take;
+        memcpy((char *)v->value + v->len, data, take);
+        v->len += take;
+        return 0;
+    }
+    if (c->cur != CUR_FILE) {
+        return 0;
+    }
+    d = &c->up->docs[c->cur_index];
+    /* The limit is enforced as bytes arrive: the byte after the limit
+     * ends the request, whatever the rest of the body holds. */
+    if (cc_store_size(d->spool) + (apr_off_t)len > c->max_file) {
+        stop(c, HTTP_REQUEST_ENTITY_TOO_LARGE, "File too large");
+        return 1;
+    }
+    if (d->type_bad) {
+        return 0;
+    }
+    rv = cc_store_write(d->spool, data, len);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00801)
+                      "cannot write a document file");
+        stop(c, storage_status(rv), NULL);
+        return 1;
+    }
+    /* A wrong signature is known from the first bytes; stop storing then
+     * (the size limit is still counted above). */
+    cc_store_head(d->spool, &head_len);
+    if (head_len >= CC_DOC_SNIFF_BYTES
+        && cc_doc_sniff(cc_store_head(d->spool, &head_len), head_len)
+               == CC_DOC_UNKNOWN) {
+        d->type_bad = 1;
+    }
+    return 0;
+}
+
+static int on_end(void *ctx)
+{
+    ctx_t *c = ctx;
+    cc_upload_doc_t *d;
+    const unsigned char *head;
+    apr_size_t head_len;
+    const char *mime;
+    apr_status_t rv;
+
+    if (c->cur != CUR_FILE) {
+        c->cur = CUR_IGNORE;
+        return 0;
+    }
+    c->cur = CUR_IGNORE;
+    d = &c->up->docs[c->cur_index];
+    if (d->type_bad || cc_store_size(d->spool) == 0) {
+        return 0;
+    }
+    head = cc_store_head(d->spool, &head_len);
+    d->type = cc_doc_sniff(head, head_len);
+    /* Signature and libmagic must agree: a polyglot that one of them
+     * reads differently is refused. */
+    mime = cc_sniff_mime(c->r, head, head_len);
+    if (d->type == CC_DOC_UNKNOWN || !mime
+        || cc_doc_from_mime(mime) != d->type) {
+        d->type_bad = 1;
+        return 0;
+    }
+    rv = cc_store_flush(d->spool);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00802)
+                      "cannot write a document file");
+        stop(c, storage_status(rv), NULL);
+        return 1;
+    }
+    return 0;
+}
+
+static apr_status_t destroy_parser(void *mp)
+{
+    cc_mp_destroy(mp);
+    return APR_SUCCESS;
+}
+
+void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
+{
+    static const cc_mp_callbacks_t cb = { on_begin, on_data, on_end };
+    apr_bucket_brigade *bb;
+    apr_bucket *b;
+    cc_mp_parser_t *mp;
+    ctx_t c;
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+    int seen_eos = 0, prc = CC_MP_OK;
+
+    memset(&c, 0, sizeof(c));
+    c.r = r;
+    c.up = up;
+    c.max_file = cc_cfg_dir(r)->max_file_size;
+    up->status = OK;
+    mp = cc_mp_create(boundary, strlen(boundary), NULL, &cb, &c);
+    if (!mp) {
+        up->status = HTTP_INTERNAL_SERVER_ERROR;
+        return;
+    }
+    apr_pool_cleanup_register(r->pool, mp, destroy_parser,
+                              apr_pool_cleanup_null);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos && prc == CC_MP_OK) {
+        rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            up->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            if (up->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+                up->message = "Request body too large";
+            }
+            else if (up->status == HTTP_BAD_REQUEST) {
+                up->message = "Malformed multipart body: "
+                              "request body incomplete";
+            }
+            apr_brigade_cleanup(bb);
+            return;
+        }
+        for (b = APR_BRIGADE_FIRST(bb);
+             b != APR_BRIGADE_SENTINEL(bb) && prc == CC_MP_OK;
+             b = APR_BUCKET_NEXT(b)) {
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                up->status = HTTP_BAD_REQUEST;
+                up->message = "Malformed multipart body: "
+                              "request body incomplete";
+                apr_brigade_cleanup(bb);
+                return;
+            }
+            prc = cc_mp_feed(mp, data, len);
+        }
+        apr_brigade_cleanup(bb);
+    }
+    if (prc == CC_MP_OK) {
+        prc = cc_mp_finish(mp);
+    }
+    if (prc == CC_MP_MALFORMED) {
+        up->status = HTTP_BAD_REQUEST;
+        up->message = apr_pstrcat(r->pool, "Malformed multipart body: ",
+                                  cc_mp_error(mp) ? cc_mp_error(mp)
+                                                  : "invalid framing",
+                                  NULL);
+    }
+    /* CC_MP_ABORTED: a callback already set up->status. */
+}

@@ -1,0 +1,232 @@
+package Cartevo::Test;
+# Helpers that keep the .t files short: companies and tokens through the
+# real CLI and API, multipart requests through LWP or raw sockets, and
+# database / document-directory checks for "nothing left behind".
+use strict;
+use warnings;
+
+use Exporter 'import';
+use Apache::Test ();
+use Apache::TestRequest ();
+use HTTP::Request::Common ();
+use IO::Socket::INET ();
+use JSON::PP ();
+use LWP::UserAgent ();
+use File::Temp ();
+use Time::HiRes ();
+
+our @EXPORT = qw(base_url company token valid_fields create_customer
+  json_of ua raw_request doc_path fixture expect_error_log psql
+  document_files count_rows unique_suffix bearer get_json multipart_body
+  error_is);
+
+my $json = JSON::PP->new->canonical;
+my $counter = 0;
+
+sub base_url {
+    my $port = Apache::Test::vars('port');
+    return "http://127.0.0.1:$port/api/v1";
+}
+
+sub ua {
+    my $ua = LWP::UserAgent->new(timeout => 30, keep_alive => 0);
+    return $ua;
+}
+
+sub unique_suffix {
+    $counter++;
+    my ($s, $us) = Time::HiRes::gettimeofday();
+    return sprintf('%d%06d%d%d', $s, $us, $$, $counter);
+}
+
+sub ctl {
+    my @args = @_;
+    my $out = qx{"$ENV{CARTEVO_CTL}" --db "$ENV{CARTEVO_DB}" @args};
+    die "cartevoctl @args failed ($?)" if $?;
+    my %kv = $out =~ /^(\w+)=(.*)$/mg;
+    return \%kv;
+}
+
+# company(kyb => 'APPROVED') -> { company_id, client_id, client_key }
+sub company {
+    my %o = (kyb => 'APPROVED', @_);
+    return ctl("company", "create", "'Test Co " . unique_suffix() . "'",
+        "--kyb", $o{kyb});
+}
+
+sub token {
+    my ($c) = @_;
+    my $res = ua()->post(base_url() . '/auth/token',
+        'Content-Type' => 'application/json',
+        Content => $json->encode({ client_id => $c->{client_id},
+                                   client_key => $c->{client_key} }));
+    die "token: " . $res->status_line unless $res->code == 200;
+    return $json->decode($res->decoded_content)->{access_token};
+}
+
+sub bearer { return (Authorization => "Bearer $_[0]") }
+
+sub json_of {
+    my ($res) = @_;
+    my $body = $res->content;
+    my $d = eval { $json->decode($body) };
+    return $d;
+}
+
+# A valid set of text fields (a unique email and NIN each call).
+sub valid_fields {
+    my %over = @_;
+    my $u = unique_suffix();
+    my $nin = substr(sprintf('%011d', $u % 100000000000), 0, 11);
+    my %f = (
+        first_name => 'John', last_name => 'Doe',
+        email => "john.$u\@example.com", country => 'Nigeria',
+        street => '123 Main Street', city => 'Lagos', state => 'Lagos State',
+        postal_code => '100001', country_iso_code => 'NG',
+        country_phone_code => '+234', phone_number => '8012345678',
+        identification_number => $nin, id_document_type => 'NIN',
+        date_of_birth => '1990-01-15',
+    );
+    @f{keys %over} = values %over;
+    delete $f{$_} for grep { !defined $f{$_} } keys %f;
+    return %f;
+}
+
+sub doc_path {
+    my ($name) = @_;
+    return "$ENV{CARTEVO_ROOT}/conf/demo/$name";
+}
+
+# Writes bytes to a temporary file that lives until the test ends.
+my @keep;
+sub fixture {
+    my ($bytes, $suffix) = @_;
+    my $fh = File::Temp->new(SUFFIX => $suffix // '.bin');
+    binmode $fh;
+    print $fh $bytes;
+    close $fh;
+    push @keep, $fh;
+    return $fh->filename;
+}
+
+# create_customer(token => T, fields => {..}, front => path|undef,
+#                 back => path|undef, query => 'enroll=true',
+#                 parts => [extra name => value pairs])
+sub create_customer {
+    my %a = @_;
+    my @content;
+    my %f = %{ $a{fields} || { valid_fields() } };
+    push @content, map { $_ => $f{$_} } sort keys %f;
+    my $front = exists $a{front} ? $a{front} : doc_path('id-front.jpg');
+    my $back = exists $a{back} ? $a{back} : doc_path('id-back.png');
+    push @content, id_document_front => [$front] if defined $front;
+    push @content, id_document_back => [$back] if defined $back;
+    push @content, @{ $a{parts} } if $a{parts};
+    my $url = base_url() . '/customers' . ($a{query} ? "?$a{query}" : '');
+    my $req = HTTP::Request::Common::POST($url,
+        Content_Type => 'form-data', Content => \@content);
+    $req->header(Authorization => "Bearer $a{token}") if $a{token};
+    return ua()->request($req);
+}
+
+sub get_json {
+    my ($path, $token) = @_;
+    my $res = ua()->get(base_url() . $path,
+        $token ? (Authorization => "Bearer $token") : ());
+    return ($res, json_of($res));
+}
+
+# Builds a multipart body by hand: parts are [name, value, filename?,
+# content-type?]; returns (boundary, body).
+sub multipart_body {
+    my (@parts) = @_;
+    my $b = 'xYzZY' . unique_suffix();
+    my $body = '';
+    for my $p (@parts) {
+        my ($name, $value, $filename, $ct) = @$p;
+        $body .= "--$b\r\nContent-Disposition: form-data; name=\"$name\"";
+        $body .= "; filename=\"$filename\"" if defined $filename;
+        $body .= "\r\n";
+        $body .= "Content-Type: $ct\r\n" if defined $ct;
+        $body .= "\r\n$value\r\n";
+    }
+    $body .= "--$b--\r\n";
+    return ($b, $body);
+}
+
+# Sends raw bytes (head + body, or a callback that writes) and returns
+# (status, headers-hashref, body). Used for framing, chunked uploads and
+# Expect: 100-continue, which LWP cannot shape byte for byte.
+sub raw_request {
+    my (%a) = @_;
+    my $port = Apache::Test::vars('port');
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Timeout => 30) or die "connect: $!";
+    binmode $s;
+    if (ref $a{send} eq 'CODE') { $a{send}->($s) }
+    else { print $s $a{send} }
+    local $/;
+    my $resp = '';
+    my $buf;
+    while (sysread($s, $buf, 65536)) { $resp .= $buf; }
+    close $s;
+    # Skip interim 100 responses.
+    $resp =~ s/\AHTTP\/1\.1 100 [^\r\n]*\r\n\r\n//;
+    my ($head, $body) = split /\r\n\r\n/, $resp, 2;
+    my ($status) = ($head // '') =~ m{\AHTTP/1\.\d (\d{3})};
+    my %h;
+    for my $l (split /\r\n/, $head // '') {
+        $h{lc $1} = $2 if $l =~ /^([^:]+):\s*(.*)$/;
+    }
+    if (($h{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $out = '';
+        while ($body =~ s/\A([0-9a-fA-F]+)\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $out .= substr($body, 0, $n, '');
+            $body =~ s/\A\r\n//;
+        }
+        $body = $out;
+    }
+    return ($status // 0, \%h, $body);
+}
+
+# Tests that provoke error-log lines declare them here; t/zz_error_log.t
+# fails the run on any [error] line not declared.
+sub expect_error_log {
+    my ($re) = @_;
+    my $file = Apache::Test::vars('t_logs') . '/expected_errors';
+    open my $fh, '>>', $file or die "$file: $!";
+    print $fh "$re\n";
+    close $fh;
+}
+
+sub psql {
+    my ($sql) = @_;
+    my $out = qx{psql -X -q -At "$ENV{CARTEVO_DB}" -c "$sql"};
+    die "psql failed: $sql" if $?;
+    chomp $out;
+    return $out;
+}
+
+sub count_rows { return psql("SELECT count(*) FROM $_[0]") }
+
+# Files in the document directory, temporary ones included.
+sub document_files {
+    opendir my $d, $ENV{CARTEVO_DOCUMENT_DIR} or die "docdir: $!";
+    my @f = grep { !/^\.\.?$/ } readdir $d;
+    closedir $d;
+    return scalar @f;
+}
+
+# error_is($res_or_status, $json, status, message) as one test.
+sub error_is {
+    my ($code, $d, $status, $message, $name) = @_;
+    my $ok = $code == $status && $d && !$d->{success}
+        && $d->{statusCode} == $status && $d->{message} eq $message;
+    Test::More::ok($ok, $name // "$status $message")
+        or Test::More::diag("got $code " . ($d ? $json->encode($d) : 'non-JSON'));
+    return $ok;
+}
+
+1;

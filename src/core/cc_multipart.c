@@ -1084,15 +1084,18 @@ int cc_mp_feed(cc_mp_parser_t *p, const char *data, size_t len)
             }
             break;
         case ST_EPI_CR:
-            /* The CRLF ending the close-delimiter line is not epilogue. */
+            /* The CRLF ending the close-delimiter line is not epilogue;
+             * a bare CR is, and the byte after it is looked at again. */
+            p->state = ST_EPILOGUE;
             if (c == '\n') {
                 i++;
             }
-            else if (epilogue_bytes(p, 1), p->status != CC_MP_OK) {
-                i++;
-                break;
+            else {
+                epilogue_bytes(p, 1);
+                if (p->status != CC_MP_OK) {
+                    i++;
+                }
             }
-            p->state = ST_EPILOGUE;
             break;
         case ST_EPILOGUE:
             i += epilogue_bytes(p, len - i);

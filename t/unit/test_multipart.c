@@ -705,6 +705,9 @@ static const hcase_t line_ending_cases[] = {
       BAD(ERR_CRLF), "[a|-|-|v)" },
     { "CR-only close-delimiter", B(DELIM CDN("a") CRLF "v\r--bnd--"), NULL,
       BAD(ERR_CRLF), "[a|-|-|v)" },
+    { "CR after a boundary starts a CR-only delimiter",
+      B(DELIM CDN("a") CRLF "v\r\n--bnd\r--bnd\r\n"), NULL, BAD(ERR_CRLF),
+      "[a|-|-|v\\r\\n--bnd)" },
     { "LF-only delimiter with padding", B(DELIM CDN("a") CRLF "v\n--bnd "),
       NULL, BAD(ERR_CRLF), "[a|-|-|v)" },
     { "padding then LF", B(DELIM CDN("a") CRLF "v\r\n--bnd \n"), NULL,
@@ -1482,21 +1485,30 @@ static void test_linear_near_misses(void **state)
     free(fill);
 }
 
-/* A huge preamble fails at the cap, not at the end of the input. */
+/* A huge preamble fails at the cap, not at the end of the input, and at
+ * the same byte for every split. */
 static void test_linear_huge_preamble(void **state)
 {
+    static const split_t splits[] = { { SPLIT_WHOLE, 0, 0 },
+                                      { SPLIT_FIXED, 1, 0 },
+                                      { SPLIT_FIXED, 4096, 0 } };
     unsigned char *fill = malloc(BIG);
-    rec_t r = { 0 };
-    static const split_t whole = { SPLIT_WHOLE, 0, 0 };
+    size_t i;
 
     (void)state;
     assert_non_null(fill);
-    memset(fill, '\n', BIG);
-    run_split("bnd", NULL, fill, BIG, &whole, &r);
-    assert_int_equal(r.rc, CC_MP_MALFORMED);
-    assert_string_equal(r.why, "preamble too large");
-    assert_int_equal(r.offset, 1026);
-    rec_free(&r);
+    for (i = 0; i < 2 * sizeof(splits) / sizeof(splits[0]); i++) {
+        rec_t r = { 0 };
+
+        /* Byte 1025 crosses the cap; with LF runs each LF is held until
+         * the next one shows it is not a delimiter. */
+        memset(fill, i % 2 ? '\n' : 'p', BIG);
+        run_split("bnd", NULL, fill, BIG, &splits[i / 2], &r);
+        assert_int_equal(r.rc, CC_MP_MALFORMED);
+        assert_string_equal(r.why, "preamble too large");
+        assert_int_equal(r.offset, i % 2 ? 1026 : 1025);
+        rec_free(&r);
+    }
     free(fill);
 }
 

@@ -17,6 +17,7 @@
 typedef struct {
     int present;
     cc_spool_t *spool;
+    apr_off_t bytes;    /* received, stored or not: the size limit */
     cc_doc_type_t type; /* by signature and libmagic, once the part ends */
     int type_bad;       /* not JPEG, PNG or PDF by content */
 } cc_upload_doc_t;

@@ -315,7 +315,7 @@ int cc_handle_create(request_rec *r)
                                    up->fields[CC_F_ID_DOCUMENT_TYPE].len)
                 : CC_DOCTYPE_INVALID;
     for (i = 0; i < 2; i++) {
-        has[i] = up->docs[i].present && cc_store_size(up->docs[i].spool) > 0;
+        has[i] = up->docs[i].present && up->docs[i].bytes > 0;
     }
     cc_rules_check_documents(dtype, has[CC_DOC_FRONT], has[CC_DOC_BACK],
                              collect, &errs);

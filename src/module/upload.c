@@ -150,10 +150,11 @@ static int on_data(void *ctx, const char *data, size_t len)
     d = &c->up->docs[c->cur_index];
     /* The limit is enforced as bytes arrive: the byte after the limit
      * ends the request, whatever the rest of the body holds. */
-    if (cc_store_size(d->spool) + (apr_off_t)len > c->max_file) {
+    if (d->bytes + (apr_off_t)len > c->max_file) {
         stop(c, HTTP_REQUEST_ENTITY_TOO_LARGE, "File too large");
         return 1;
     }
+    d->bytes += (apr_off_t)len;
     if (d->type_bad) {
         return 0;
     }
@@ -190,7 +191,7 @@ static int on_end(void *ctx)
     }
     c->cur = CUR_IGNORE;
     d = &c->up->docs[c->cur_index];
-    if (d->type_bad || cc_store_size(d->spool) == 0) {
+    if (d->type_bad || d->bytes == 0) {
         return 0;
     }
     head = cc_store_head(d->spool, &head_len);

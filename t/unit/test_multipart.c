@@ -2203,7 +2203,7 @@ static void test_corpus_jetty(void **state)
             save = NULL;
             for (line = strtok_r(exp, "\r\n", &save); line;
                  line = strtok_r(NULL, "\r\n", &save)) {
-                char *key, *name, *value;
+                char *key = NULL, *name = NULL, *value = NULL;
 
                 if (strncmp(line, "Part-", 5) != 0) {
                     continue;

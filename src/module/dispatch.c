@@ -5,6 +5,7 @@
 #include "cc_mod.h"
 
 #include "apr_strings.h"
+#include "http_core.h"
 
 APLOG_USE_MODULE(cartevo_customers);
 
@@ -20,6 +21,49 @@ static int is_get(request_rec *r)
     return r->method_number == M_GET;
 }
 
+/* httpd's own errors (a body over LimitRequestBody, broken chunking, a
+ * read timeout) are produced by its filters, not by us; an internal
+ * redirect to this handler turns them into the error envelope too. */
+static void claim_error_responses(request_rec *r, const char *mount)
+{
+    static const int statuses[] = { HTTP_BAD_REQUEST, HTTP_REQUEST_TIME_OUT,
+                                    HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    HTTP_INTERNAL_SERVER_ERROR };
+    const char *url = apr_pstrcat(r->pool, mount, "/.error", NULL);
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        ap_custom_response(r, statuses[i], url);
+    }
+}
+
+static int error_redirect(request_rec *r, const char *status)
+{
+    int st = atoi(status);
+    const char *rid = apr_table_get(r->prev->notes, "cartevo-request-id");
+
+    if (rid) {
+        apr_table_setn(r->notes, "cartevo-request-id", rid);
+        apr_table_setn(r->err_headers_out, "X-Request-Id", rid);
+    }
+
+    switch (st) {
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return cc_http_error(r, st, "Request body too large");
+    case HTTP_REQUEST_TIME_OUT:
+        return cc_http_error(r, st, "Request timeout");
+    case HTTP_BAD_REQUEST:
+        return cc_http_error(r, st, "Malformed request body");
+    default:
+        if (st < 400 || st > 599) {
+            st = HTTP_INTERNAL_SERVER_ERROR;
+        }
+        return cc_http_error(r, st, st == HTTP_INTERNAL_SERVER_ERROR
+                                        ? "Internal server error"
+                                        : cc_json_reason(st));
+    }
+}
+
 int cc_handler(request_rec *r)
 {
     const cc_dir_cfg_t *dc;
@@ -30,8 +74,13 @@ int cc_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, CC_HANDLER_NAME) != 0) {
         return DECLINED;
     }
+    if (r->prev && apr_table_get(r->subprocess_env, "REDIRECT_STATUS")) {
+        return error_redirect(r, apr_table_get(r->subprocess_env,
+                                               "REDIRECT_STATUS"));
+    }
     cc_http_request_id(r);
     dc = cc_cfg_dir(r);
+    claim_error_responses(r, dc->mount);
     mlen = strlen(dc->mount);
     path = r->uri;
     if (strncmp(path, dc->mount, mlen) != 0) {

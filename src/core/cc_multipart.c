@@ -10,10 +10,16 @@
  * only on the bytes, never on where a chunk ends, which makes the events
  * identical for every split of the input.
  *
- * A "--" boundary line that follows a bare LF or a bare CR, or that ends
- * in a bare LF, is an error rather than data: lenient parsers (and WAFs in
- * front of us) split there, so accepting it as data would let two parsers
- * see different parts in the same body.
+ * Choices the header leaves open, made so that no other parser (or a WAF
+ * in front of us) can see different parts in the same body:
+ *  - a "--" boundary line after a bare LF or bare CR, or ending in a bare
+ *    LF, is an error rather than data, since lenient parsers split there;
+ *    "--boundary" followed by anything but padding, CRLF or "--" is data;
+ *  - a delimiter right after the header block ends an empty part;
+ *  - a close-delimiter as the first delimiter is an empty form only at
+ *    offset 0; behind a preamble it is an error (RFC 2046 wants a part);
+ *  - after a close-delimiter, one CRLF is free and the rest is epilogue;
+ *  - in quoted Content-Disposition values only \" and \\ are escapes.
  */
 #include "cc_multipart.h"
 

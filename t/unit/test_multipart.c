@@ -520,6 +520,7 @@ typedef struct {
 #define DELIM "--bnd\r\n"
 #define CLOSE "\r\n--bnd--\r\n"
 #define CDN(n) "Content-Disposition: form-data; name=\"" n "\"\r\n"
+#define SP10 "          "
 #define OK CC_MP_OK, NULL
 #define BAD(why) CC_MP_MALFORMED, why
 
@@ -671,6 +672,12 @@ static const hcase_t framing_cases[] = {
       BAD("garbage after delimiter"), "[a|-|-|v)" },
     { "garbage after the first delimiter", B("--bnd x\r\n"), NULL,
       BAD("garbage after delimiter"), "" },
+    { "padding at the line cap (40)",
+      B("--bnd" SP10 SP10 SP10 SP10 "\r\n" CDN("a") CRLF CLOSE), &lim_small,
+      OK, "[a|-|-|]" },
+    { "padding over the line cap",
+      B("--bnd" SP10 SP10 SP10 SP10 " \r\n" CDN("a") CRLF CLOSE),
+      &lim_small, BAD("delimiter line too long"), "" },
     { "empty data", B(DELIM CDN("a") CRLF CLOSE), NULL, OK, "[a|-|-|]" },
     { "delimiter right after the header block",
       B(DELIM CDN("a") CRLF "--bnd\r\n" CDN("b") CRLF "w" CLOSE), NULL, OK,

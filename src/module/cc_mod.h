@@ -128,5 +128,6 @@ int cc_handle_create(request_rec *r);
 int cc_handle_get(request_rec *r, const char *id);
 int cc_handle_document(request_rec *r, const char *id, const char *side);
 int cc_handler(request_rec *r);
+int cc_map_to_storage(request_rec *r);
 
 #endif

@@ -5,6 +5,7 @@
 #include "cc_mod.h"
 
 #include "apr_strings.h"
+#include "ap_expr.h"
 #include "http_core.h"
 
 APLOG_USE_MODULE(cartevo_customers);
@@ -62,6 +63,24 @@ static int error_redirect(request_rec *r, const char *status)
                                         ? "Internal server error"
                                         : cc_json_reason(st));
     }
+}
+
+/* The API's URIs name no files: once the <Location> walk says a request
+ * goes to our handler, the directory and file walks are skipped (saving
+ * stat calls, and working whatever the DocumentRoot's permissions). */
+int cc_map_to_storage(request_rec *r)
+{
+    core_dir_config *cd;
+    const char *h = NULL, *err = NULL;
+
+    if (ap_location_walk(r) != OK) {
+        return DECLINED;
+    }
+    cd = ap_get_core_module_config(r->per_dir_config);
+    if (cd && cd->expr_handler) {
+        h = ap_expr_str_exec(r, cd->expr_handler, &err);
+    }
+    return (h && !err && strcmp(h, CC_HANDLER_NAME) == 0) ? OK : DECLINED;
 }
 
 int cc_handler(request_rec *r)

@@ -19,6 +19,7 @@ typedef struct {
     cc_spool_t *spool;
     cc_doc_type_t type; /* by signature and libmagic, once the part ends */
     int type_bad;       /* not JPEG, PNG or PDF by content */
+    apr_off_t received; /* bytes of the part so far, stored or not */
 } cc_upload_doc_t;
 
 typedef struct {

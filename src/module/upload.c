@@ -150,10 +150,13 @@ static int on_data(void *ctx, const char *data, size_t len)
     d = &c->up->docs[c->cur_index];
     /* The limit is enforced as bytes arrive: the byte after the limit
      * ends the request, whatever the rest of the body holds. */
-    if (cc_store_size(d->spool) + (apr_off_t)len > c->max_file) {
+    if (d->received + (apr_off_t)len > c->max_file) {
         stop(c, HTTP_REQUEST_ENTITY_TOO_LARGE, "File too large");
         return 1;
     }
+    /* Counted apart from the spool, which stops growing once the type
+     * is known to be wrong: 413 comes before 415 (api-contract.md). */
+    d->received += (apr_off_t)len;
     if (d->type_bad) {
         return 0;
     }

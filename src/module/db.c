@@ -75,10 +75,14 @@ static const struct {
       "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
       "AND d.side = 'back') "
       "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
+    /* One row when the customer is the company's (so that an unknown
+     * customer and a missing document get different answers); the last
+     * column says whether the document exists. */
     { CC_SQL_GET_DOCUMENT,
-      "SELECT d.storage_name, d.mime_type, d.size_bytes FROM "
-      "customer_documents d JOIN customers c ON c.id = d.customer_id "
-      "WHERE d.customer_id = %s::uuid AND c.company_id = %s::uuid "
+      "SELECT d.storage_name, d.mime_type, d.size_bytes, "
+      "d.customer_id IS NOT NULL FROM (SELECT id FROM customers "
+      "WHERE id = %s::uuid AND company_id = %s::uuid) c "
+      "LEFT JOIN customer_documents d ON d.customer_id = c.id "
       "AND d.side = %s" },
 };
 

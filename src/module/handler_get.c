@@ -118,7 +118,7 @@ int cc_handle_get(request_rec *r, const char *id)
 int cc_handle_document(request_rec *r, const char *id, const char *side)
 {
     cc_principal_t who;
-    int answered, rc;
+    int answered, rc, customer = 0;
     ap_dbd_t *dbd;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
@@ -142,8 +142,16 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
         return db_failure(r, dbd);
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        name = cc_db_get(r, dbd, row, 0);
-        mime = cc_db_get(r, dbd, row, 1);
+        const char *has = cc_db_get(r, dbd, row, 3);
+
+        customer = 1;
+        if (has && has[0] == 't') {
+            name = cc_db_get(r, dbd, row, 0);
+            mime = cc_db_get(r, dbd, row, 1);
+        }
+    }
+    if (!customer) {
+        return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
     }
     if (!name || !mime) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");

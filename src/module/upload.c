@@ -40,12 +40,20 @@ static void stop(ctx_t *c, int status, const char *message)
     c->up->message = message;
 }
 
+/* At most 64 bytes of a name are echoed (cc_json_clean_field), cut at a
+ * character boundary: keeping 3 more lets it finish, or drop, a character
+ * that starts before the cut instead of seeing it broken. */
+#define EXTRA_NAME_KEEP (64 + 3)
+
 static void add_extra(ctx_t *c, const char *name, apr_size_t len,
                       int repeated)
 {
     cc_upload_t *up = c->up;
     int i;
 
+    /* Names are compared on what is kept, so a long name sent twice is
+     * one entry. */
+    len = len > EXTRA_NAME_KEEP ? EXTRA_NAME_KEEP : len;
     for (i = 0; i < up->n_extras; i++) {
         if (up->extras[i].name_len == len
             && memcmp(up->extras[i].name, name, len) == 0) {
@@ -53,8 +61,6 @@ static void add_extra(ctx_t *c, const char *name, apr_size_t len,
         }
     }
     if (up->n_extras < CC_MAX_EXTRAS) {
-        /* 64 bytes are all that is ever echoed. */
-        len = len > 64 ? 64 : len;
         up->extras[up->n_extras].name = apr_pstrmemdup(c->r->pool, name, len);
         up->extras[up->n_extras].name_len = len;
         up->extras[up->n_extras].repeated = repeated;

@@ -18,7 +18,9 @@ use Time::HiRes ();
 our @EXPORT = qw(base_url company token valid_fields create_customer
   json_of ua raw_request doc_path fixture expect_error_log psql
   document_files count_rows unique_suffix bearer get_json multipart_body
-  error_is);
+  error_is post_form field_parts demo_doc mkdoc count_customers snapshot
+  nothing_left api_error_is reason_of today_utc json_text
+  away_from_midnight);
 
 my $json = JSON::PP->new->canonical;
 my $counter = 0;
@@ -226,6 +228,177 @@ sub error_is {
         && $d->{statusCode} == $status && $d->{message} eq $message;
     Test::More::ok($ok, $name // "$status $message")
         or Test::More::diag("got $code " . ($d ? $json->encode($d) : 'non-JSON'));
+    return $ok;
+}
+
+# ---- additions for the error and field suites -----------------------
+
+my %REASON = (400 => 'Bad Request', 401 => 'Unauthorized', 403 => 'Forbidden',
+    404 => 'Not Found', 405 => 'Method Not Allowed', 409 => 'Conflict',
+    413 => 'Payload Too Large', 415 => 'Unsupported Media Type',
+    422 => 'Unprocessable Entity', 500 => 'Internal Server Error',
+    503 => 'Service Unavailable', 507 => 'Insufficient Storage');
+sub reason_of { return $REASON{ $_[0] } }
+
+# The body as JSON decoded from UTF-8 (characters, unlike json_of), or
+# undef. Takes a response or raw bytes.
+my $json_utf8 = JSON::PP->new->utf8->canonical;
+sub json_text {
+    my ($r) = @_;
+    my $body = ref $r ? $r->content : $r;
+    return scalar eval { $json_utf8->decode($body // '') };
+}
+
+# Date rules compare with the server's UTC date: a test that computes a
+# date from today sleeps past midnight first if it is less than 30 s away,
+# so that the test and the server agree on what today is.
+sub away_from_midnight {
+    my $left = 86400 - time() % 86400;
+    sleep($left + 1) if $left < 30;
+}
+
+# Today's UTC date as (year, month, day).
+sub today_utc {
+    my @t = gmtime();
+    return ($t[5] + 1900, $t[4] + 1, $t[3]);
+}
+
+# Text fields as multipart_body() parts, in a stable order.
+sub field_parts {
+    my (%f) = @_;
+    return map { [$_, $f{$_}] } sort keys %f;
+}
+
+sub demo_doc {
+    my ($name) = @_;
+    open my $fh, '<:raw', doc_path($name) or die "$name: $!";
+    local $/;
+    return scalar <$fh>;
+}
+
+# mkdoc(png|jpeg, W, H, SEED) or mkdoc('pdf'): a generated document's
+# bytes, made by t/tools/mkdoc (built with the project).
+my %mkdoc_cache;
+sub mkdoc {
+    my (@args) = @_;
+    my $key = join ',', @args;
+    return $mkdoc_cache{$key} if exists $mkdoc_cache{$key};
+    my $tmp = File::Temp->new(SUFFIX => ".$args[0]");
+    close $tmp;
+    my $tool = "$ENV{CARTEVO_ROOT}/t/tools/mkdoc";
+    system($tool, @args, $tmp->filename) == 0 or die "mkdoc @args failed";
+    open my $fh, '<:raw', $tmp->filename or die $!;
+    local $/;
+    return $mkdoc_cache{$key} = <$fh>;
+}
+
+# post_form(token => T, parts => [[name, value, filename?, ct?], ...],
+#           query => 'enroll=1', content_type => '...' (undef: no header;
+#           default multipart/form-data with the body's boundary),
+#           body => raw bytes instead of parts, headers => [k => v, ...])
+# -> ($response, $decoded_json_or_undef)
+sub post_form {
+    my (%a) = @_;
+    my ($b, $body) = defined $a{body} ? ('unused', $a{body})
+                                      : multipart_body(@{ $a{parts} || [] });
+    my $req = HTTP::Request->new(POST => base_url() . '/customers'
+        . (defined $a{query} ? "?$a{query}" : ''));
+    if (!exists $a{content_type}) {
+        $req->header('Content-Type' => "multipart/form-data; boundary=$b");
+    }
+    elsif (defined $a{content_type}) {
+        my $ct = $a{content_type};
+        $ct =~ s/\{boundary\}/$b/g;
+        $req->header('Content-Type' => $ct);
+    }
+    $req->header(Authorization => "Bearer $a{token}") if defined $a{token};
+    my @h = @{ $a{headers} || [] };
+    while (my ($k, $v) = splice @h, 0, 2) { $req->header($k => $v) }
+    $req->content($body);
+    $req->header('Content-Length' => length $body);
+    my $res = ua()->request($req);
+    return ($res, json_text($res));
+}
+
+sub count_customers {
+    my ($company_id) = @_;
+    return psql("SELECT count(*) FROM customers WHERE company_id = '$company_id'");
+}
+
+# State to compare after a rejected request: the company's customers and
+# the files (temporary ones included) in the document directory.
+sub snapshot {
+    my ($c) = @_;
+    return { company => $c, rows => count_customers($c->{company_id}),
+             files => document_files() };
+}
+
+# One test: nothing was left behind since $snap. A spool file is removed by
+# a pool cleanup that may run just after the answer reached the client, so
+# the file count is given a moment to settle; a file that stays fails.
+sub nothing_left {
+    my ($snap, $name) = @_;
+    my $files = document_files();
+    for (1 .. 50) {
+        last if $files == $snap->{files};
+        Time::HiRes::sleep(0.1);
+        $files = document_files();
+    }
+    my $rows = count_customers($snap->{company}{company_id});
+    my $ok = Test::More::ok($rows == $snap->{rows} && $files == $snap->{files},
+        ($name // 'request') . ': nothing left behind');
+    Test::More::diag("customers $snap->{rows} -> $rows, files $snap->{files} -> $files")
+        unless $ok;
+    return $ok;
+}
+
+# One test: the exact error envelope. $errors is the exact "errors" list
+# ([[field, message], ...]) for a validation 400, or undef when the answer
+# must have no "errors" member. Checks status, JSON content type, the
+# exact member set, success, statusCode, message, error (the reason), and
+# that message is the first entry's message.
+sub api_error_is {
+    my ($res, $status, $message, $errors, $name) = @_;
+    my $d = ref $res eq 'HASH' ? $res->{json} : json_text($res);
+    my $code = ref $res eq 'HASH' ? $res->{status} : $res->code;
+    my $ctype = ref $res eq 'HASH' ? $res->{headers}{'content-type'}
+                                   : $res->header('Content-Type');
+    my @why;
+    push @why, "status $code" if $code != $status;
+    push @why, 'content type ' . ($ctype // 'none')
+        unless ($ctype // '') =~ m{^application/json\b};
+    if (ref $d ne 'HASH') {
+        push @why, 'body is not a JSON object';
+    }
+    else {
+        my @keys = sort keys %$d;
+        my @want = sort(qw(success statusCode message error),
+                        $errors ? 'errors' : ());
+        push @why, "members @keys" if "@keys" ne "@want";
+        push @why, 'success not false'
+            if !defined $d->{success} || !JSON::PP::is_bool($d->{success})
+               || $d->{success};
+        push @why, 'statusCode' if ($d->{statusCode} // '') ne $status;
+        push @why, 'message' if ($d->{message} // '') ne $message;
+        push @why, 'error reason' if ($d->{error} // '') ne ($REASON{$status} // '?');
+        if ($errors) {
+            my $got = $d->{errors};
+            my $want = [map { { field => $_->[0], message => $_->[1] } } @$errors];
+            push @why, 'errors list'
+                unless ref $got eq 'ARRAY'
+                    && $json->encode($got) eq $json->encode($want);
+            push @why, 'message is not the first entry'
+                unless @$errors && $errors->[0][1] eq $message;
+        }
+    }
+    my $ok = Test::More::ok(!@why, $name // "$status $message");
+    unless ($ok) {
+        Test::More::diag('wrong: ' . join(', ', @why));
+        Test::More::diag('got ' . $code . ' ' . (ref $d ? $json_utf8->encode($d)
+            : substr((ref $res eq 'HASH' ? $res->{body} : $res->content) // '', 0, 300)));
+        Test::More::diag('want ' . $status . ' ' . $message
+            . ($errors ? ' ' . $json_utf8->encode($errors) : ''));
+    }
     return $ok;
 }
 

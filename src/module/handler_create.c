@@ -337,13 +337,20 @@ int cc_handle_create(request_rec *r)
     }
     for (i = 0; i < up->n_extras; i++) {
         char name[CC_JSON_FIELD_MAX];
+        const char *msg;
 
+        /* Field and message carry the same cleaned name: both are made
+         * from the raw bytes, cleaned once each the same way. */
         cc_json_clean_field(up->extras[i].name, up->extras[i].name_len, name);
-        collect(&errs, name,
-                apr_pstrcat(r->pool, name,
-                            up->extras[i].repeated ? " must not be repeated"
-                                                   : " is not allowed",
-                            NULL));
+        msg = apr_pstrcat(r->pool, name,
+                          up->extras[i].repeated ? " must not be repeated"
+                                                 : " is not allowed",
+                          NULL);
+        if (!errs.env) {
+            errs.env = cc_json_error_new(HTTP_BAD_REQUEST, msg);
+        }
+        cc_json_error_add(errs.env, up->extras[i].name,
+                          up->extras[i].name_len, msg);
     }
     if (errs.env) {
         return cc_http_json(r, HTTP_BAD_REQUEST, errs.env);

@@ -10,7 +10,7 @@ use lib 't/lib';
 use Cartevo::Test;
 use Time::Local ();
 
-plan tests => 447;
+plan tests => 449;
 
 my $c = company();
 my $t = token($c);
@@ -413,6 +413,9 @@ bad('a two-byte name cut at 64 bytes', { extra => [["\xC3\xA9" x 40, 'v']] },
     one("\x{e9}" x 32, ("\x{e9}" x 32) . ' is not allowed'));
 bad('invalid bytes in a name are replaced', { extra => [["bad\xFFname", 'v']] },
     one("bad\x{FFFD}name", "bad\x{FFFD}name is not allowed"));
+bad('a name of 40 invalid bytes: field and message agree',
+    { extra => [["\xFF" x 40, 'v']] },
+    one("\x{FFFD}" x 40, ("\x{FFFD}" x 40) . ' is not allowed'));
 {
     # Quoted-pairs in the name: one name holding a double quote and a
     # backslash; the echo is valid JSON that decodes to the same name.

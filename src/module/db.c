@@ -75,11 +75,14 @@ static const struct {
       "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
       "AND d.side = 'back') "
       "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
+    /* One row when the customer is the company's (empty strings when it
+     * has no such document), none otherwise: another company's customer
+     * is "Customer not found", like an unknown one. */
     { CC_SQL_GET_DOCUMENT,
-      "SELECT d.storage_name, d.mime_type, d.size_bytes FROM "
-      "customer_documents d JOIN customers c ON c.id = d.customer_id "
-      "WHERE d.customer_id = %s::uuid AND c.company_id = %s::uuid "
-      "AND d.side = %s" },
+      "SELECT COALESCE(d.storage_name, ''), COALESCE(d.mime_type, ''), "
+      "d.size_bytes FROM customers c LEFT JOIN customer_documents d "
+      "ON d.customer_id = c.id AND d.side = %s "
+      "WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
 };
 
 void cc_db_register(server_rec *s)

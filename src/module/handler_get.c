@@ -23,6 +23,9 @@ static int read_auth(request_rec *r, cc_principal_t *who, int *answered)
         apr_table_setn(r->err_headers_out, "Retry-After", "5");
         return cc_http_error(r, rc, "Service temporarily unavailable");
     }
+    if (rc == HTTP_INTERNAL_SERVER_ERROR) {
+        return cc_http_error(r, rc, "Internal server error");
+    }
     if (rc != OK) {
         return cc_http_error(r, HTTP_UNAUTHORIZED, "Unauthorized");
     }

@@ -1,6 +1,6 @@
 /*
  * config.c: directives, their defaults and merge rules, and start-up work
- * (reading the token secret, registering prepared statements).
+ * (reading the token secret, finding mod_dbd).
  *
  * Scalars are created "unset" and merged "child unless unset"; the getters
  * never hand out an unset value because post_config and the merge fill the

@@ -6,6 +6,17 @@
  * customer, its documents, the KYC job and the customer.created outbox
  * event atomically in a single round trip; the unique indexes decide
  * duplicates, also under concurrency.
+ *
+ * Statements are prepared per connection on first use WITHOUT a label:
+ * the pgsql driver then keeps only the query text and runs it with
+ * PQexecParams, so nothing lives in the database session. Labelled
+ * (server-side) statements, as mod_dbd's ap_dbd_prepare() makes them, are
+ * lost when the driver's connection check PQreset()s a connection after a
+ * database restart, and every later query on that pooled connection
+ * failed ("prepared statement does not exist"). Read-only statements are
+ * retried once when the connection turns out usable again after a
+ * failure (a stale connection to a restarted server); the insert never
+ * is, since it may have been committed.
  */
 #include "cc_mod.h"
 #include "cc_db_sql.h"
@@ -17,7 +28,6 @@ APLOG_USE_MODULE(cartevo_customers);
 
 #define CC_DB_MAX_ARGS 40
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
@@ -47,6 +57,7 @@ static const struct {
     const char *label;
     const char *sql;
 } statements[] = {
+    /* Read-only statements first: see is_read_only(). */
     { CC_SQL_CLIENT_STATE,
       "SELECT a.company_id, a.revoked_at IS NULL, c.kyb_status "
       "FROM api_clients a JOIN companies c ON c.id = a.company_id "
@@ -75,6 +86,7 @@ static const struct {
       "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
       "AND d.side = 'back') "
       "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
+<<<<<<< HEAD
     /* One row when the customer is the company's (so that an unknown
      * customer and a missing document get different answers); the last
      * column says whether the document exists. */
@@ -84,24 +96,70 @@ static const struct {
       "WHERE id = %s::uuid AND company_id = %s::uuid) c "
       "LEFT JOIN customer_documents d ON d.customer_id = c.id "
       "AND d.side = %s" },
+=======
+    /* One row when the customer is the company's (empty strings when it
+     * has no such document), none otherwise: another company's customer
+     * is "Customer not found", like an unknown one. */
+    { CC_SQL_GET_DOCUMENT,
+      "SELECT COALESCE(d.storage_name, ''), COALESCE(d.mime_type, ''), "
+      "d.size_bytes FROM customers c LEFT JOIN customer_documents d "
+      "ON d.customer_id = c.id AND d.side = %s "
+      "WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
+>>>>>>> h2
 };
 
 void cc_db_register(server_rec *s)
 {
-    apr_size_t i;
-
-    if (!dbd_prepare_fn) {
-        dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    if (!dbd_acquire_fn) {
         dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     }
-    if (!dbd_prepare_fn || !dbd_acquire_fn) {
+    if (!dbd_acquire_fn) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CCLOGNO(00201)
                      "mod_dbd is not loaded: every API call will answer 503");
-        return;
     }
+}
+
+static const char *statement_sql(const char *label)
+{
+    apr_size_t i;
+
     for (i = 0; i < sizeof(statements) / sizeof(statements[0]); i++) {
-        dbd_prepare_fn(s, statements[i].sql, statements[i].label);
+        if (strcmp(statements[i].label, label) == 0) {
+            return statements[i].sql;
+        }
     }
+    return NULL;
+}
+
+static int is_read_only(const char *label)
+{
+    return strcmp(label, CC_SQL_CREATE_1) != 0
+           && strcmp(label, CC_SQL_CREATE_2) != 0;
+}
+
+/* The connection's statement for label, prepared on first use. The
+ * ap_dbd_t is used by one request at a time, and dbd->prepared and
+ * dbd->pool live as long as the connection. */
+static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
+                                     const char *label)
+{
+    apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, label,
+                                          APR_HASH_KEY_STRING);
+    const char *sql;
+
+    if (st) {
+        return st;
+    }
+    sql = statement_sql(label);
+    if (!sql
+        || apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, sql, NULL,
+                           &st) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00203)
+                      "cannot prepare statement %s", label);
+        return NULL;
+    }
+    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, st);
+    return st;
 }
 
 ap_dbd_t *cc_db_acquire(request_rec *r)
@@ -118,8 +176,7 @@ ap_dbd_t *cc_db_acquire(request_rec *r)
 int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
                  apr_dbd_results_t **res, const char **err, ...)
 {
-    apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, label,
-                                          APR_HASH_KEY_STRING);
+    apr_dbd_prepared_t *st = statement(r, dbd, label);
     const char *args[CC_DB_MAX_ARGS];
     const char *a;
     va_list ap;
@@ -127,8 +184,6 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
 
     *res = NULL;
     if (!st) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00203)
-                      "prepared statement %s missing", label);
         if (err) {
             *err = "";
         }
@@ -143,6 +198,11 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
     va_end(ap);
     rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
                          args);
+    if (rc != 0 && is_read_only(label) && cc_db_alive(r, dbd)) {
+        *res = NULL;
+        rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
+                             n, args);
+    }
     if (rc != 0 && err) {
         *err = apr_dbd_error(dbd->driver, dbd->handle, rc);
         if (!*err) {

@@ -261,6 +261,9 @@ int cc_handle_create(request_rec *r)
         r->connection->keepalive = AP_CONN_CLOSE;
         return unavailable(r);
     }
+    if (rc == HTTP_INTERNAL_SERVER_ERROR) {
+        return refuse_early(r, rc, "Internal server error");
+    }
     if (rc != OK) {
         return refuse_early(r, HTTP_UNAUTHORIZED, "Unauthorized");
     }

@@ -21,6 +21,10 @@ our @EXPORT = qw(base_url company token valid_fields create_customer
   error_is post_form field_parts demo_doc mkdoc count_customers snapshot
   nothing_left api_error_is reason_of today_utc json_text
   away_from_midnight);
+# Additive helpers, imported on request.
+our @EXPORT_OK = qw(ctl secret_key b64url b64url_decode jwt_forge jwt_parts
+  document_names wait_until raw_connect read_until read_response
+  read_until_eof http_head_parse doc_bytes customers_of slurp);
 
 my $json = JSON::PP->new->canonical;
 my $counter = 0;
@@ -113,7 +117,8 @@ sub fixture {
 
 # create_customer(token => T, fields => {..}, front => path|undef,
 #                 back => path|undef, query => 'enroll=true',
-#                 parts => [extra name => value pairs])
+#                 parts => [extra name => value pairs],
+#                 headers => [name => value pairs])
 sub create_customer {
     my %a = @_;
     my @content;
@@ -128,6 +133,9 @@ sub create_customer {
     my $req = HTTP::Request::Common::POST($url,
         Content_Type => 'form-data', Content => \@content);
     $req->header(Authorization => "Bearer $a{token}") if $a{token};
+    # headers => [name => value, ...]: extra or overriding request headers.
+    my @h = @{ $a{headers} || [] };
+    while (my ($k, $v) = splice @h, 0, 2) { $req->header($k => $v) }
     return ua()->request($req);
 }
 
@@ -400,6 +408,158 @@ sub api_error_is {
             . ($errors ? ' ' . $json_utf8->encode($errors) : ''));
     }
     return $ok;
+}
+
+
+# ---- additive helpers -----------------------------------------------------
+
+sub slurp {
+    my ($path) = @_;
+    open my $fh, '<:raw', $path or die "$path: $!";
+    local $/;
+    my $b = <$fh>;
+    close $fh;
+    return $b;
+}
+
+sub doc_bytes { return slurp(doc_path($_[0])) }
+
+# The HS256 secret exactly as the module uses it: the file's bytes, a
+# trailing newline removed.
+sub secret_key {
+    my $k = slurp($ENV{CARTEVO_TOKEN_SECRET_FILE});
+    $k =~ s/[\r\n]+\z//;
+    return $k;
+}
+
+sub b64url {
+    my ($bytes) = @_;
+    require MIME::Base64;
+    my $s = MIME::Base64::encode_base64($bytes, '');
+    $s =~ tr{+/}{-_};
+    $s =~ s/=+\z//;
+    return $s;
+}
+
+sub b64url_decode {
+    my ($s) = @_;
+    require MIME::Base64;
+    $s =~ tr{-_}{+/};
+    $s .= '=' x ((4 - length($s) % 4) % 4);
+    return MIME::Base64::decode_base64($s);
+}
+
+# (header, claims, signature bytes, signing input) of a compact JWT.
+sub jwt_parts {
+    my ($t) = @_;
+    my ($h, $c, $sig) = split /\./, $t, -1;
+    return ($json->decode(b64url_decode($h)), $json->decode(b64url_decode($c)),
+            b64url_decode($sig // ''), "$h.$c");
+}
+
+# jwt_forge(claims => {...}, alg => 'HS256'|'HS384'|'none',
+#           header => {...}, key => bytes): a token made with Digest::SHA,
+# independently of the module. The header defaults to {alg, typ: JWT},
+# the key to the real secret.
+sub jwt_forge {
+    my %a = @_;
+    require Digest::SHA;
+    my $alg = $a{alg} // 'HS256';
+    my $header = $a{header} // { alg => $alg, typ => 'JWT' };
+    my $key = exists $a{key} ? $a{key} : secret_key();
+    my $input = b64url($json->encode($header)) . '.'
+        . b64url($json->encode($a{claims}));
+    my $sig = $alg eq 'HS256' ? Digest::SHA::hmac_sha256($input, $key)
+            : $alg eq 'HS384' ? Digest::SHA::hmac_sha384($input, $key)
+            : '';
+    return "$input." . b64url($sig);
+}
+
+# Names in the document directory (temporary ".tmp-*" ones included).
+sub document_names {
+    opendir my $d, $ENV{CARTEVO_DOCUMENT_DIR} or die "docdir: $!";
+    my @f = sort grep { !/^\.\.?$/ } readdir $d;
+    closedir $d;
+    return @f;
+}
+
+# Polls $cond until it is true or $timeout seconds passed; returns its
+# last value. For state that settles just after a response (a request
+# pool's cleanups run after its last byte is sent); never to time things.
+sub wait_until {
+    my ($cond, $timeout) = @_;
+    my $end = Time::HiRes::time() + ($timeout // 15);
+    while (1) {
+        my $v = $cond->();
+        return $v if $v || Time::HiRes::time() > $end;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+sub customers_of {
+    my ($company_id) = @_;
+    return psql("SELECT count(*) FROM customers WHERE company_id = '$company_id'");
+}
+
+sub raw_connect {
+    my (%a) = @_;
+    my $port = $a{port} // Apache::Test::vars('port');
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Timeout => 30) or die "connect: $!";
+    binmode $s;
+    return $s;
+}
+
+# Reads from $s until $pred->($buffer) is true, EOF, or $timeout seconds
+# pass without data; returns (buffer, eof_seen).
+sub read_until {
+    my ($s, $pred, $timeout) = @_;
+    require IO::Select;
+    my $sel = IO::Select->new($s);
+    my $buf = '';
+    while (!$pred->($buf)) {
+        last unless $sel->can_read($timeout // 30);
+        my $n = sysread($s, my $chunk, 65536);
+        return ($buf, 1) if !$n;    # EOF (0) or error (undef, e.g. a reset)
+        $buf .= $chunk;
+    }
+    return ($buf, 0);
+}
+
+sub read_until_eof {
+    my ($s, $timeout) = @_;
+    return read_until($s, sub { 0 }, $timeout);
+}
+
+# Parses one response at the start of $buf: (status, headers, body, rest),
+# or () while incomplete. The body is framed by Content-Length.
+sub http_head_parse {
+    my ($buf) = @_;
+    my $i = index($buf, "\r\n\r\n");
+    return () if $i < 0;
+    my $head = substr($buf, 0, $i);
+    my $rest = substr($buf, $i + 4);
+    my ($status) = $head =~ m{\AHTTP/1\.\d (\d{3})};
+    my %h;
+    for my $l (split /\r\n/, $head) {
+        $h{lc $1} = $2 if $l =~ /^([^:]+):\s*(.*)$/;
+    }
+    my $body = $rest;
+    if (defined $h{'content-length'}) {
+        return () if length($rest) < $h{'content-length'};
+        $body = substr($rest, 0, $h{'content-length'});
+        $rest = substr($rest, $h{'content-length'});
+    }
+    return ($status, \%h, $body, $rest);
+}
+
+# Reads one complete response from $s: (status, headers, body, raw, eof).
+sub read_response {
+    my ($s, $timeout) = @_;
+    my ($buf, $eof) = read_until($s,
+        sub { my @r = http_head_parse($_[0]); scalar @r }, $timeout);
+    my ($st, $h, $body) = http_head_parse($buf);
+    return ($st // 0, $h // {}, $body // $buf, $buf, $eof);
 }
 
 1;

@@ -86,7 +86,6 @@ static const struct {
       "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
       "AND d.side = 'back') "
       "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
-<<<<<<< HEAD
     /* One row when the customer is the company's (so that an unknown
      * customer and a missing document get different answers); the last
      * column says whether the document exists. */
@@ -96,16 +95,6 @@ static const struct {
       "WHERE id = %s::uuid AND company_id = %s::uuid) c "
       "LEFT JOIN customer_documents d ON d.customer_id = c.id "
       "AND d.side = %s" },
-=======
-    /* One row when the customer is the company's (empty strings when it
-     * has no such document), none otherwise: another company's customer
-     * is "Customer not found", like an unknown one. */
-    { CC_SQL_GET_DOCUMENT,
-      "SELECT COALESCE(d.storage_name, ''), COALESCE(d.mime_type, ''), "
-      "d.size_bytes FROM customers c LEFT JOIN customer_documents d "
-      "ON d.customer_id = c.id AND d.side = %s "
-      "WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
->>>>>>> h2
 };
 
 void cc_db_register(server_rec *s)

@@ -126,7 +126,6 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     const char *name = NULL, *mime = NULL, *path;
-    int found = 0;
     apr_file_t *f;
     apr_finfo_t fi;
     apr_bucket_brigade *bb;
@@ -141,12 +140,11 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     }
     dbd = cc_db_acquire(r);
     if (!dbd
-        || cc_db_select(r, dbd, CC_SQL_GET_DOCUMENT, &res, NULL, side, id,
-                        who.company_id, NULL) != 0) {
+        || cc_db_select(r, dbd, CC_SQL_GET_DOCUMENT, &res, NULL, id,
+                        who.company_id, side, NULL) != 0) {
         return db_failure(r, dbd);
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-<<<<<<< HEAD
         const char *has = cc_db_get(r, dbd, row, 3);
 
         customer = 1;
@@ -157,16 +155,8 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     }
     if (!customer) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
-=======
-        name = cc_db_get(r, dbd, row, 0);
-        mime = cc_db_get(r, dbd, row, 1);
-        found = 1;
->>>>>>> h2
     }
-    if (!found) {
-        return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
-    }
-    if (!name || !*name || !mime || !*mime) {
+    if (!name || !mime) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");
     }
     path = cc_store_path(r, name);

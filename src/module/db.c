@@ -210,9 +210,14 @@ int cc_db_alive(request_rec *r, ap_dbd_t *dbd)
 const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
                       int col)
 {
-    /* The pgsql driver frees the result when the last row has been read,
-     * so every value is copied before the caller drains the rows. */
-    const char *v = apr_dbd_get_entry(dbd->driver, row, col);
+    /* apr_dbd_get_entry() gives "" for SQL NULL with the pgsql driver;
+     * the datum call tells them apart (APR_ENOENT). The driver frees the
+     * result after the last row, so every value is copied. */
+    char *v = NULL;
 
-    return v ? apr_pstrdup(r->pool, v) : NULL;
+    if (apr_dbd_datum_get(dbd->driver, row, col, APR_DBD_TYPE_STRING, &v)
+        != APR_SUCCESS || !v) {
+        return NULL;
+    }
+    return apr_pstrdup(r->pool, v);
 }

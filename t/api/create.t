@@ -5,7 +5,7 @@ use Test::More;
 use lib 't/lib';
 use Cartevo::Test;
 
-plan tests => 14;
+plan tests => 18;
 
 my $c = company();
 my $t = token($c);
@@ -31,5 +31,10 @@ my ($g, $gd) = get_json("/customers/$x->{id}", $t);
 is($g->code, 200, 'GET');
 is($gd->{message}, 'Customer retrieved successfully', 'GET message');
 is($gd->{data}{kyc_status}, 'PENDING', 'kyc_status');
+# SQL NULLs are JSON nulls, not empty strings.
+ok(exists $gd->{data}{kyc_reason} && !defined $gd->{data}{kyc_reason}, 'kyc_reason null');
+ok(exists $gd->{data}{kyc_reason_message} && !defined $gd->{data}{kyc_reason_message}, 'kyc_reason_message null');
+ok(exists $gd->{data}{issuer_customer_id} && !defined $gd->{data}{issuer_customer_id}, 'issuer_customer_id null');
+is($gd->{data}{enrollment_status}, 'NOT_ENROLLED', 'enrollment_status');
 is(psql("SELECT count(*) FROM kyc_jobs j JOIN outbox_events o USING (customer_id) WHERE j.customer_id = '$x->{id}' AND o.event = 'customer.created'"),
    1, 'job and outbox event in the same transaction');

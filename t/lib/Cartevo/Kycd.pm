@@ -148,6 +148,8 @@ sub stub_server {
     my $port = $d->sockport;
     my $pid = fork // die;
     if ($pid == 0) {
+        # A client that gave up (or was killed) must not kill the stub.
+        $SIG{PIPE} = 'IGNORE';
         my $count = 0;
         while (my $c = $d->accept) {
             while (my $r = $c->get_request) {
@@ -178,8 +180,11 @@ sub stub_stop {
 
 sub stub_requests {
     my ($s) = @_;
-    open my $fh, '<', $s->{log} or return ();
-    return map { $json->decode($_) } <$fh>;
+    my @r;
+    if (open my $fh, '<', $s->{log}) {
+        @r = map { $json->decode($_) } <$fh>;
+    }
+    return wantarray ? @r : scalar @r;
 }
 
 # Independent check of X-Cartevo-Signature for a recorded request.

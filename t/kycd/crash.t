@@ -1,6 +1,8 @@
 # kill -9 of the daemon in the middle of a job, then a restart: the job's
 # lease expires, another daemon claims it and it completes exactly once
 # (one terminal change, one outcome event); provider calls may repeat.
+# The lease (5 s) outlasts the hung call (2 s), so only the kill explains
+# the second claim.
 # While no daemon runs, the module keeps answering 201.
 use strict;
 use warnings;
@@ -15,12 +17,12 @@ plan tests => 11;
 
 my $verifier = stub_server(sub {
     my ($req, $n) = @_;
-    Time::HiRes::sleep(4) if $n == 1; # the first call hangs: A dies meanwhile
+    Time::HiRes::sleep(2) if $n == 1; # the first call hangs: A dies meanwhile
     return HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'],
         '{"decision":"APPROVED"}');
 });
 my %cfg = (socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => 'http',
-    verify_url => $verifier->{url}, lease_seconds => 2, sweep_interval => 0.2);
+    verify_url => $verifier->{url}, lease_seconds => 5, sweep_interval => 0.2);
 
 my $c = company();
 my $t = token($c);

@@ -25,6 +25,8 @@
 #define OPT_KYB   0x1
 #define OPT_DIR   0x2
 #define OPT_STATE 0x4
+#define OPT_FAILED 0x8     /* --failed (a flag) */
+#define OPT_ALL_FAILED 0x10 /* --all-failed (a flag) */
 
 typedef struct {
     const char *db;
@@ -53,6 +55,11 @@ static void usage(const char *problem)
           "  company show COMPANY_ID\n"
           "  credentials issue COMPANY_ID\n"
           "  credentials revoke CLIENT_ID\n"
+          "  webhook set COMPANY_ID URL   prints the new webhook_secret\n"
+          "  deliveries list [--failed]\n"
+          "  deliveries replay ID|--all-failed\n"
+          "  jobs list [--failed]\n"
+          "  jobs retry JOB_ID            requeue a failed KYC job\n"
           "STATUS is PENDING (default), APPROVED or REJECTED. The database\n"
           "is --db DSN or else $CARTEVO_DB (a libpq connection string or\n"
           "URI). Exit status: 0 ok, 1 failure, 2 bad usage.\n",
@@ -84,6 +91,22 @@ static int valid_company_name(const char *s)
         }
     }
     return chars >= 1 && chars <= 255;
+}
+
+/* A bigserial id: 1-18 digits, no sign, no leading zero. */
+static int valid_id(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > 18 || s[0] == '0') {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* Collects positional arguments and options; options may appear anywhere
@@ -122,6 +145,16 @@ static int parse_args(int argc, char **argv, ctl_args *a)
         if (strcmp(arg, "--help") == 0) {
             usage(NULL);
             return -1;
+        }
+        if (strcmp(arg, "--failed") == 0 || strcmp(arg, "--all-failed") == 0) {
+            unsigned bit = arg[2] == 'f' ? OPT_FAILED : OPT_ALL_FAILED;
+
+            if (a->seen & bit) {
+                fprintf(stderr, "cartevoctl: %s given twice\n", arg);
+                return -1;
+            }
+            a->seen |= bit;
+            continue;
         }
         for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
             size_t n = strlen(opts[k].name);
@@ -166,7 +199,12 @@ typedef enum {
     CMD_COMPANY_KYB,
     CMD_COMPANY_SHOW,
     CMD_CREDENTIALS_ISSUE,
-    CMD_CREDENTIALS_REVOKE
+    CMD_CREDENTIALS_REVOKE,
+    CMD_WEBHOOK_SET,
+    CMD_DELIVERIES_LIST,
+    CMD_DELIVERIES_REPLAY,
+    CMD_JOBS_LIST,
+    CMD_JOBS_RETRY
 } ctl_cmd;
 
 static const struct {
@@ -183,6 +221,12 @@ static const struct {
     { "company", "show", CMD_COMPANY_SHOW, 3, 0 },
     { "credentials", "issue", CMD_CREDENTIALS_ISSUE, 3, 0 },
     { "credentials", "revoke", CMD_CREDENTIALS_REVOKE, 3, 0 },
+    { "webhook", "set", CMD_WEBHOOK_SET, 4, 0 },
+    { "deliveries", "list", CMD_DELIVERIES_LIST, 2, OPT_FAILED },
+    /* npos -1: ID or --all-failed, checked below. */
+    { "deliveries", "replay", CMD_DELIVERIES_REPLAY, -1, OPT_ALL_FAILED },
+    { "jobs", "list", CMD_JOBS_LIST, 2, OPT_FAILED },
+    { "jobs", "retry", CMD_JOBS_RETRY, 3, 0 },
 };
 
 /* Finds the command and checks every argument before any connection is
@@ -209,7 +253,7 @@ static int check_usage(const ctl_args *a, ctl_cmd *cmd)
         usage("unknown command");
         return -1;
     }
-    if (a->npos != commands[i].npos) {
+    if (commands[i].npos >= 0 && a->npos != commands[i].npos) {
         usage("wrong number of arguments");
         return -1;
     }
@@ -258,6 +302,36 @@ static int check_usage(const ctl_args *a, ctl_cmd *cmd)
             usage("client id must look like cli_ followed by 32 hex digits");
             return -1;
         }
+        break;
+    case CMD_WEBHOOK_SET:
+        if (!cc_crypto_is_uuid(a->pos[2])) {
+            usage("company id must be a UUID");
+            return -1;
+        }
+        if (!ctl_valid_webhook_url(a->pos[3])) {
+            usage("URL must be http:// or https://, without spaces, at most "
+                  "2048 characters");
+            return -1;
+        }
+        break;
+    case CMD_DELIVERIES_REPLAY:
+        if ((a->seen & OPT_ALL_FAILED) ? a->npos != 2 : a->npos != 3) {
+            usage("replay takes a delivery ID or --all-failed");
+            return -1;
+        }
+        if (a->npos == 3 && !valid_id(a->pos[2])) {
+            usage("delivery id must be a positive number");
+            return -1;
+        }
+        break;
+    case CMD_JOBS_RETRY:
+        if (!valid_id(a->pos[2])) {
+            usage("job id must be a positive number");
+            return -1;
+        }
+        break;
+    case CMD_DELIVERIES_LIST:
+    case CMD_JOBS_LIST:
         break;
     case CMD_MIGRATE:
         if (a->dir != NULL && a->dir[0] == '\0') {
@@ -312,6 +386,21 @@ int main(int argc, char **argv)
         break;
     case CMD_CREDENTIALS_REVOKE:
         rc = ctl_credentials_revoke(conn, a.pos[2]);
+        break;
+    case CMD_WEBHOOK_SET:
+        rc = ctl_webhook_set(conn, a.pos[2], a.pos[3]);
+        break;
+    case CMD_DELIVERIES_LIST:
+        rc = ctl_deliveries_list(conn, (a.seen & OPT_FAILED) != 0);
+        break;
+    case CMD_DELIVERIES_REPLAY:
+        rc = ctl_deliveries_replay(conn, a.npos == 3 ? a.pos[2] : NULL);
+        break;
+    case CMD_JOBS_LIST:
+        rc = ctl_jobs_list(conn, (a.seen & OPT_FAILED) != 0);
+        break;
+    case CMD_JOBS_RETRY:
+        rc = ctl_jobs_retry(conn, a.pos[2]);
         break;
     }
     PQfinish(conn);

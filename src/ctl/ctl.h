@@ -53,4 +53,13 @@ int ctl_credentials_issue(PGconn *conn, const char *company_id);
 int ctl_credentials_revoke(PGconn *conn, const char *client_id);
 int ctl_migrate(PGconn *conn, const char *dir);
 
+/* ctl_webhook.c */
+int ctl_valid_webhook_url(const char *url);
+int ctl_webhook_set(PGconn *conn, const char *company_id, const char *url);
+int ctl_deliveries_list(PGconn *conn, int failed_only);
+/* id NULL: every failed delivery. */
+int ctl_deliveries_replay(PGconn *conn, const char *id);
+int ctl_jobs_list(PGconn *conn, int failed_only);
+int ctl_jobs_retry(PGconn *conn, const char *id);
+
 #endif

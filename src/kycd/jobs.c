@@ -1,0 +1,327 @@
+/*
+ * jobs.c: the kyc_jobs protocol.
+ *
+ * A worker claims a due job (queued and due, or running with an expired
+ * lease: its daemon died) with FOR UPDATE SKIP LOCKED, so daemons never
+ * wait on or take each other's rows, and stamps it with its owner id and
+ * a lease. Every decision is one transaction that first updates the job
+ * "WHERE id AND lease_owner = me AND state = 'running' AND phase = ..."
+ * and writes nothing else unless that matched: a worker whose lease ran
+ * out (and whose job another daemon took) loses the race cleanly. With
+ * the unique (job_id, event) index on outbox_events this is what makes
+ * one terminal change and one outcome event per job, however many
+ * daemons run and however often provider calls are repeated.
+ */
+#include "kycd.h"
+
+#include "cc_crypto.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char claim_sql[] =
+    "WITH c AS (SELECT id FROM kyc_jobs"
+    " WHERE ($2::bigint = 0 OR id = $2::bigint)"
+    "   AND ((state = 'queued' AND next_attempt_at <= now())"
+    "     OR (state = 'running' AND lease_until < now()))"
+    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    " UPDATE kyc_jobs j SET state = 'running', lease_owner = $1,"
+    "   lease_until = clock_timestamp()"
+    "     + make_interval(secs => $3::double precision),"
+    "   attempts = j.attempts + 1, claimed_at = clock_timestamp(),"
+    "   first_claimed_at = coalesce(j.first_claimed_at, clock_timestamp()),"
+    "   updated_at = clock_timestamp()"
+    " FROM c WHERE j.id = c.id"
+    " RETURNING j.id, j.customer_id,"
+    "   (SELECT company_id FROM customers WHERE id = j.customer_id),"
+    "   j.enroll, j.phase, j.attempts";
+
+int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
+                  cc_job_t *job)
+{
+    char idbuf[24], lease[24];
+    const char *vals[3] = { d->owner, idbuf, lease };
+    PGresult *res;
+
+    snprintf(idbuf, sizeof(idbuf), "%lld", job_id);
+    snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
+    res = cc_db_exec(conn, "claim job", claim_sql, 3, vals);
+    if (res == NULL) {
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return 0;
+    }
+    memset(job, 0, sizeof(*job));
+    job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(job->customer_id, sizeof(job->customer_id), "%s",
+             PQgetvalue(res, 0, 1));
+    snprintf(job->company_id, sizeof(job->company_id), "%s",
+             PQgetvalue(res, 0, 2));
+    job->enroll = PQgetvalue(res, 0, 3)[0] == 't';
+    job->phase_enroll = strcmp(PQgetvalue(res, 0, 4), "enroll") == 0;
+    job->attempts = atoi(PQgetvalue(res, 0, 5));
+    PQclear(res);
+    return 1;
+}
+
+/* Runs a statement inside the caller's transaction; -1 on error. */
+static int tx_exec(PGconn *conn, const char *what, const char *sql, int n,
+                   const char *const *vals, long *affected)
+{
+    PGresult *res = cc_db_exec(conn, what, sql, n, vals);
+
+    if (res == NULL) {
+        return -1;
+    }
+    if (affected) {
+        *affected = cc_db_affected(res);
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* Inserts the outcome event with the customer as now (inside the
+ * transaction, so the snapshot is exactly what is committed). */
+static int insert_event(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                        const char *event)
+{
+    char uuid[37], jid[24];
+    char *data = cc_customer_json(conn, d->cfg, job->customer_id);
+    const char *vals[6];
+    int rc;
+
+    if (data == NULL || cc_crypto_uuid4(uuid) != 0) {
+        free(data);
+        return -1;
+    }
+    snprintf(jid, sizeof(jid), "%lld", job->id);
+    vals[0] = uuid;
+    vals[1] = job->company_id;
+    vals[2] = job->customer_id;
+    vals[3] = event;
+    vals[4] = jid;
+    vals[5] = data;
+    rc = tx_exec(conn, "insert outcome event",
+                 "INSERT INTO outbox_events"
+                 " (id, company_id, customer_id, event, job_id, data)"
+                 " VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5::bigint, $6)",
+                 6, vals, NULL);
+    free(data);
+    return rc;
+}
+
+int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                            const cc_verdict_t *v, int enroll_next)
+{
+    char jid[24], lease[24];
+    const char *jv[4] = { jid, d->owner, enroll_next ? "t" : "f", lease };
+    const char *cv[5] = { job->customer_id, v->kyc_status, v->reason,
+                          v->message, enroll_next ? "t" : "f" };
+    long n = 0;
+
+    snprintf(jid, sizeof(jid), "%lld", job->id);
+    snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
+    if (cc_db_begin(conn) != 0) {
+        return -1;
+    }
+    if (tx_exec(conn, "complete verification",
+                "UPDATE kyc_jobs SET"
+                " state = CASE WHEN $3::boolean THEN 'running' ELSE 'done' END,"
+                " phase = CASE WHEN $3::boolean THEN 'enroll' ELSE phase END,"
+                " attempts = CASE WHEN $3::boolean THEN 1 ELSE attempts END,"
+                " lease_until = clock_timestamp()"
+                "   + make_interval(secs => $4::double precision),"
+                " finished_at = CASE WHEN $3::boolean THEN NULL"
+                "   ELSE clock_timestamp() END,"
+                " last_error = NULL, updated_at = clock_timestamp()"
+                " WHERE id = $1::bigint AND lease_owner = $2"
+                " AND state = 'running' AND phase = 'verify'",
+                4, jv, &n)
+        != 0) {
+        goto fail;
+    }
+    if (n != 1) {
+        cc_db_rollback(conn);
+        cc_kycd_log(CC_LOG_WARN, "job %lld: lease lost, outcome dropped",
+                    job->id);
+        return 0;
+    }
+    if (tx_exec(conn, "update customer",
+                "UPDATE customers SET kyc_status = $2, kyc_reason = $3,"
+                " kyc_reason_message = $4,"
+                " enrollment_status = CASE WHEN $5::boolean THEN 'PENDING'"
+                "   ELSE enrollment_status END,"
+                " updated_at = clock_timestamp() WHERE id = $1::uuid",
+                5, cv, &n)
+            != 0
+        || insert_event(conn, d, job,
+                        strcmp(v->kyc_status, "APPROVED") == 0
+                            ? "customer.kyc_approved"
+                            : "customer.kyc_rejected")
+               != 0
+        || cc_db_commit(conn) != 0) {
+        goto fail;
+    }
+    return 1;
+fail:
+    cc_db_rollback(conn);
+    return -1;
+}
+
+int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                            const char *issuer_id, const char *why)
+{
+    char jid[24];
+    const char *jv[3] = { jid, d->owner, issuer_id ? NULL : why };
+    const char *cv[3] = { job->customer_id, issuer_id ? "ENROLLED" : "FAILED",
+                          issuer_id };
+    long n = 0;
+
+    snprintf(jid, sizeof(jid), "%lld", job->id);
+    if (cc_db_begin(conn) != 0) {
+        return -1;
+    }
+    if (tx_exec(conn, "complete enrollment",
+                "UPDATE kyc_jobs SET state = 'done',"
+                " finished_at = clock_timestamp(), last_error = $3,"
+                " updated_at = clock_timestamp()"
+                " WHERE id = $1::bigint AND lease_owner = $2"
+                " AND state = 'running' AND phase = 'enroll'",
+                3, jv, &n)
+        != 0) {
+        goto fail;
+    }
+    if (n != 1) {
+        cc_db_rollback(conn);
+        cc_kycd_log(CC_LOG_WARN, "job %lld: lease lost, enrollment outcome "
+                    "dropped", job->id);
+        return 0;
+    }
+    if (tx_exec(conn, "update customer",
+                "UPDATE customers SET enrollment_status = $2,"
+                " issuer_customer_id = coalesce($3, issuer_customer_id),"
+                " updated_at = clock_timestamp() WHERE id = $1::uuid",
+                3, cv, &n)
+            != 0
+        || insert_event(conn, d, job,
+                        issuer_id ? "customer.enrolled"
+                                  : "customer.enrollment_failed")
+               != 0
+        || cc_db_commit(conn) != 0) {
+        goto fail;
+    }
+    return 1;
+fail:
+    cc_db_rollback(conn);
+    return -1;
+}
+
+int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                  const char *why)
+{
+    char jid[24], maxa[16], delay[32];
+    const char *vals[5] = { jid, d->owner, maxa, delay, why };
+    double secs = d->cfg->retry_base * pow(2.0, job->attempts - 1);
+    PGresult *res;
+
+    if (secs > d->cfg->retry_max) {
+        secs = d->cfg->retry_max;
+    }
+    /* Jitter (up to +25%) so jobs failing together spread out. */
+    secs *= 1.0 + (double)(rand() % 256) / 1024.0;
+    snprintf(jid, sizeof(jid), "%lld", job->id);
+    snprintf(maxa, sizeof(maxa), "%d", d->cfg->max_attempts);
+    snprintf(delay, sizeof(delay), "%.3f", secs);
+    res = cc_db_exec(conn, "reschedule job",
+                     "UPDATE kyc_jobs SET"
+                     " state = CASE WHEN attempts >= $3::int THEN 'failed'"
+                     "   ELSE 'queued' END,"
+                     " next_attempt_at = clock_timestamp()"
+                     "   + make_interval(secs => $4::double precision),"
+                     " finished_at = CASE WHEN attempts >= $3::int"
+                     "   THEN clock_timestamp() END,"
+                     " lease_owner = NULL, lease_until = NULL,"
+                     " last_error = $5, updated_at = clock_timestamp()"
+                     " WHERE id = $1::bigint AND lease_owner = $2"
+                     " AND state = 'running' RETURNING state",
+                     5, vals);
+    if (res == NULL) {
+        return -1;
+    }
+    if (PQntuples(res) == 1) {
+        cc_kycd_log(strcmp(PQgetvalue(res, 0, 0), "failed") == 0
+                        ? CC_LOG_ERR
+                        : CC_LOG_WARN,
+                    "job %lld attempt %d: %s; %s", job->id, job->attempts,
+                    why,
+                    strcmp(PQgetvalue(res, 0, 0), "failed") == 0
+                        ? "no attempts left, job failed"
+                        : "will retry");
+    }
+    PQclear(res);
+    return 0;
+}
+
+void cc_jobs_release_all(PGconn *conn, cc_kycd_t *d)
+{
+    const char *vals[1] = { d->owner };
+    PGresult *res = cc_db_exec(conn, "release leases",
+                               "UPDATE kyc_jobs SET state = 'queued',"
+                               " lease_owner = NULL, lease_until = NULL,"
+                               " next_attempt_at = now(),"
+                               " updated_at = clock_timestamp()"
+                               " WHERE lease_owner = $1"
+                               " AND state = 'running'",
+                               1, vals);
+
+    if (res != NULL) {
+        if (cc_db_affected(res) > 0) {
+            cc_kycd_log(CC_LOG_INFO, "released %ld job(s)",
+                        cc_db_affected(res));
+        }
+        PQclear(res);
+    }
+}
+
+int cc_jobs_load_docs(PGconn *conn, const char *customer_id, cc_docs_t *docs)
+{
+    const char *vals[1] = { customer_id };
+    PGresult *res;
+    int i;
+
+    res = cc_db_exec(conn, "load documents",
+                     "SELECT c.id_document_type, d.side, d.storage_name,"
+                     " d.mime_type FROM customers c"
+                     " LEFT JOIN customer_documents d ON d.customer_id = c.id"
+                     " WHERE c.id = $1::uuid ORDER BY d.side DESC",
+                     1, vals);
+    if (res == NULL) {
+        return -1;
+    }
+    memset(docs, 0, sizeof(*docs));
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return -1;
+    }
+    snprintf(docs->id_document_type, sizeof(docs->id_document_type), "%s",
+             PQgetvalue(res, 0, 0));
+    for (i = 0; i < PQntuples(res) && docs->ndocs < 2; i++) {
+        cc_doc_row_t *r = &docs->docs[docs->ndocs];
+
+        if (PQgetisnull(res, i, 1)) {
+            continue;
+        }
+        snprintf(r->side, sizeof(r->side), "%s", PQgetvalue(res, i, 1));
+        snprintf(r->storage_name, sizeof(r->storage_name), "%s",
+                 PQgetvalue(res, i, 2));
+        snprintf(r->mime_type, sizeof(r->mime_type), "%s",
+                 PQgetvalue(res, i, 3));
+        docs->ndocs++;
+    }
+    PQclear(res);
+    return 0;
+}

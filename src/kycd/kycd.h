@@ -1,0 +1,282 @@
+/*
+ * kycd.h: what the parts of cartevo-kycd share.
+ *
+ *   main.c          start-up, privilege drop, signals, sweep timer, shutdown
+ *   config.c        defaults, the config file and command-line flags
+ *   db.c            libpq connections and parameterised statements
+ *   listener.c      the Unix socket (CCWAKE/1 lines) -> the job queue
+ *   workers.c       worker threads: queue -> claim -> verify -> enroll
+ *   jobs.c          the kyc_jobs SQL: claim with a lease, complete, retry
+ *   customer.c      a customer row as the API's JSON object (webhooks)
+ *   verify_local.c  the local provider (decoding in a limited child)
+ *   verify_http.c   the http verification provider
+ *   enroll.c        issuer enrollment: sandbox and http
+ *   http.c          libcurl requests shared by the http providers/webhooks
+ *   webhooks.c      outbox -> deliveries -> signed POSTs, with backoff
+ *   sweeper.c       removal of document files no row references
+ *
+ * The database is the truth: a job is only ever decided by a transaction
+ * that still holds the job's lease (see jobs.c).
+ */
+#ifndef KYCD_H
+#define KYCD_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include <apr_pools.h>
+#include <apr_queue.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
+#include <libpq-fe.h>
+
+/* ---- configuration (config.c) ----------------------------------------- */
+
+typedef struct {
+    const char *config_file;
+    const char *database;
+    const char *socket_path;
+    const char *socket_group; /* group of the socket; default: group */
+    const char *user;         /* drop to this user when started as root */
+    const char *group;
+    const char *document_dir;
+    const char *public_base_url;
+    int workers;
+    int foreground;
+    int log_debug;
+    /* jobs */
+    double sweep_interval; /* seconds between sweeps for due jobs */
+    int lease_seconds;
+    int max_attempts;
+    double retry_base; /* job retry backoff, seconds */
+    double retry_max;
+    /* verification */
+    const char *verify_provider; /* "local" or "http" */
+    unsigned min_width, min_height;
+    double blank_stddev;
+    long decode_memory_mb;
+    int decode_cpu_seconds;
+    int decode_timeout;
+    unsigned long long decode_max_pixels;
+    const char *verify_url;
+    const char *verify_api_key_file;
+    double verify_timeout;
+    /* enrollment */
+    const char *enroll_provider; /* "sandbox" or "http" */
+    int enroll_approved;         /* enroll every approved customer */
+    const char *issuer_url;
+    const char *issuer_api_key_file;
+    double issuer_timeout;
+    /* TLS for the http providers and webhooks (default: system CAs) */
+    const char *ca_file;
+    /* webhooks */
+    double webhook_timeout;
+    double webhook_backoff_base;
+    double webhook_backoff_max;
+    double webhook_retry_window;
+    double webhook_poll_interval;
+    /* document sweeper */
+    double orphan_sweep_interval;
+    double orphan_min_age;
+} cc_kycd_cfg_t;
+
+/* Fills defaults, reads --config FILE (if given) and then the flags, which
+ * win. Returns 0, or -1 after printing the problem (exit status 2). A
+ * return of 1 means --help or --version was handled. */
+int cc_kycd_config_load(cc_kycd_cfg_t *cfg, apr_pool_t *p, int argc,
+                        const char *const *argv);
+
+/* ---- the daemon's shared state (main.c) -------------------------------- */
+
+typedef struct {
+    cc_kycd_cfg_t *cfg;
+    apr_pool_t *pool;
+    apr_queue_t *queue;
+    char owner[128];     /* lease owner: host:pid:random */
+    char *verify_api_key; /* read before dropping privileges */
+    char *issuer_api_key;
+    int listen_fd;
+    volatile sig_atomic_t stopping;
+    /* wakes the webhook dispatcher early (after an outcome commit) */
+    apr_thread_mutex_t *wh_mutex;
+    apr_thread_cond_t *wh_cond;
+    int wh_kicked;
+} cc_kycd_t;
+
+/* Queue items: a job id from a poke, or 0 for "claim any due job". */
+typedef struct {
+    long long job_id;
+} cc_kycd_item_t;
+
+/* Pushes an item without blocking; a full queue drops it (the next sweep
+ * finds the job). */
+void cc_kycd_enqueue(cc_kycd_t *d, long long job_id);
+
+/* Wakes the webhook dispatcher. */
+void cc_kycd_webhooks_kick(cc_kycd_t *d);
+
+/* ---- logging (main.c): never names, emails, ID numbers, keys, bytes ---- */
+
+#define CC_LOG_ERR 3
+#define CC_LOG_WARN 4
+#define CC_LOG_INFO 6
+#define CC_LOG_DEBUG 7
+
+void cc_kycd_log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- database (db.c) -------------------------------------------------- */
+
+/* Connects (NULL after logging). */
+PGconn *cc_db_connect(const cc_kycd_cfg_t *cfg, const char *app);
+
+/* Makes sure conn is usable, reconnecting once; 0 or -1. */
+int cc_db_ensure(PGconn **conn, const cc_kycd_cfg_t *cfg, const char *app);
+
+/* Runs a parameterised statement (text parameters, text results). Returns
+ * the result (PQclear it) or NULL after logging the primary message. */
+PGresult *cc_db_exec(PGconn *conn, const char *what, const char *sql, int n,
+                     const char *const *vals);
+
+/* BEGIN / COMMIT (checked: a failed transaction's COMMIT says ROLLBACK) /
+ * ROLLBACK when a transaction is open. */
+int cc_db_begin(PGconn *conn);
+int cc_db_commit(PGconn *conn);
+void cc_db_rollback(PGconn *conn);
+
+/* Rows affected by a command result. */
+long cc_db_affected(PGresult *res);
+
+/* ---- listener (listener.c) --------------------------------------------- */
+
+/* Creates the socket (before the privilege drop): umask 077, bind, then
+ * chown to the group and chmod 0660. Returns the fd or -1. */
+int cc_listener_open(const cc_kycd_cfg_t *cfg);
+void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data);
+
+/* ---- workers and jobs (workers.c, jobs.c) ------------------------------ */
+
+void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data);
+
+typedef struct {
+    long long id;
+    char customer_id[37];
+    char company_id[37];
+    int enroll;       /* the request asked for enrollment */
+    int phase_enroll; /* verification already committed */
+    int attempts;
+} cc_job_t;
+
+/* Claims job_id (0: any due job) for d->owner with a lease. Returns 1 and
+ * fills *job, 0 when nothing was claimable, -1 on a database error. */
+int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
+                  cc_job_t *job);
+
+typedef struct {
+    const char *kyc_status; /* "APPROVED" or "REJECTED" */
+    const char *reason;     /* NULL when approved */
+    const char *message;
+} cc_verdict_t;
+
+/* Commits the verification outcome if d->owner still holds the lease:
+ * customer kyc_* fields, the outcome outbox event, and the job either done
+ * or moved to the enroll phase (enroll_next). Returns 1 when committed, 0
+ * when the lease was lost (nothing written), -1 on error. */
+int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                            const cc_verdict_t *v, int enroll_next);
+
+/* Commits the enrollment outcome (ENROLLED with issuer_id, or FAILED with
+ * issuer_id NULL) under the same lease rule; the job ends done. */
+int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                            const char *issuer_id, const char *why);
+
+/* Gives the job back for a later attempt (backoff from attempts), or marks
+ * it failed once max_attempts is reached. why is stored as last_error (no
+ * PII: a provider status or a short reason). */
+int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                  const char *why);
+
+/* Releases every job still leased by d->owner (shutdown). */
+void cc_jobs_release_all(PGconn *conn, cc_kycd_t *d);
+
+/* ---- customers (customer.c) -------------------------------------------- */
+
+/* The customer object of GET /customers/{id} as a JSON string (malloc'd;
+ * free()), or NULL. */
+char *cc_customer_json(PGconn *conn, const cc_kycd_cfg_t *cfg,
+                       const char *customer_id);
+
+/* ---- verification providers (verify_*.c) ------------------------------- */
+
+#define CC_VERIFY_DONE 0  /* *verdict set */
+#define CC_VERIFY_RETRY 1 /* transient failure: try again later */
+#define CC_VERIFY_FAIL 2  /* permanent failure of the provider call */
+
+typedef struct {
+    char side[8];
+    char storage_name[33];
+    char mime_type[32];
+} cc_doc_row_t;
+
+typedef struct {
+    char id_document_type[24];
+    int ndocs;
+    cc_doc_row_t docs[2]; /* front first */
+} cc_docs_t;
+
+/* Loads the customer's type and document rows. 0 or -1. */
+int cc_jobs_load_docs(PGconn *conn, const char *customer_id, cc_docs_t *docs);
+
+/* verdict strings are static or allocated in p. why (on RETRY/FAIL) is a
+ * short PII-free text. */
+int cc_verify_local(cc_kycd_t *d, const cc_docs_t *docs, cc_verdict_t *v,
+                    apr_pool_t *p, const char **why);
+int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
+                   const cc_docs_t *docs, cc_verdict_t *v, apr_pool_t *p,
+                   const char **why);
+
+/* The "--check-document TYPE" child: reads the document on stdin under
+ * resource limits, decodes it, prints one result line. Returns the exit
+ * status. */
+int cc_verify_local_child(int argc, const char *const *argv);
+
+/* ---- enrollment (enroll.c) --------------------------------------------- */
+
+#define CC_ENROLL_OK 0     /* *issuer_id set */
+#define CC_ENROLL_RETRY 1  /* transient */
+#define CC_ENROLL_REFUSED 2 /* the issuer said no: enrollment FAILED */
+
+int cc_enroll(cc_kycd_t *d, PGconn *conn, const cc_job_t *job, apr_pool_t *p,
+              const char **issuer_id, const char **why);
+
+/* ---- HTTP (http.c) ----------------------------------------------------- */
+
+typedef struct {
+    long status;       /* 0 when no HTTP answer */
+    char *body;        /* malloc'd, NUL-terminated, capped; may be NULL */
+    size_t body_len;
+    char error[128];   /* transport error, when status == 0 */
+} cc_http_resp_t;
+
+/* POSTs body with the given extra header lines (NULL-terminated array),
+ * TLS verified, connect and total timeouts, no redirects, response body
+ * capped at max_body bytes. Returns 0 when an HTTP status was received. */
+int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
+                 const char *const *headers, const char *body, size_t len,
+                 double timeout, size_t max_body, cc_http_resp_t *resp);
+void cc_http_resp_free(cc_http_resp_t *resp);
+
+/* ---- webhooks and the sweeper ------------------------------------------ */
+
+void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data);
+void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data);
+
+/* Sleeps up to seconds, returning early (non-zero) when stopping. */
+int cc_kycd_nap(cc_kycd_t *d, double seconds);
+
+/* Reads a small secret file (API key) without its trailing newline;
+ * malloc'd string, or NULL after logging. */
+char *cc_kycd_read_secret(const char *path);
+
+#endif

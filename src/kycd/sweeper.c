@@ -1,0 +1,113 @@
+/*
+ * sweeper.c: removes document files that no row references.
+ *
+ * The module makes a file durable under its final name before the
+ * transaction that references it commits; a crash in between leaves an
+ * orphan, and so can an interrupted spool (".tmp-*"). A file is removed
+ * only when it is older than orphan_min_age (longer than any request can
+ * take, so a file whose transaction is still in flight is never touched)
+ * and no customer_documents row names it. Other names are left alone.
+ */
+#include "kycd.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int is_ours(const char *name)
+{
+    size_t i, n = strlen(name);
+
+    if (strncmp(name, ".tmp-", 5) == 0) {
+        return 1;
+    }
+    if (n != 32) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!((name[i] >= '0' && name[i] <= '9')
+              || (name[i] >= 'a' && name[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void sweep(cc_kycd_t *d, PGconn *conn)
+{
+    DIR *dir = opendir(d->cfg->document_dir);
+    struct dirent *e;
+    time_t now = time(NULL);
+    int removed = 0;
+
+    if (dir == NULL) {
+        cc_kycd_log(CC_LOG_WARN, "sweeper: cannot open %s: %s",
+                    d->cfg->document_dir, strerror(errno));
+        return;
+    }
+    while (!d->stopping && (e = readdir(dir)) != NULL) {
+        struct stat st;
+
+        if (!is_ours(e->d_name)
+            || fstatat(dirfd(dir), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0
+            || !S_ISREG(st.st_mode)
+            || difftime(now, st.st_mtime) < d->cfg->orphan_min_age) {
+            continue;
+        }
+        if (e->d_name[0] != '.') {
+            const char *v[1] = { e->d_name };
+            PGresult *r = cc_db_exec(conn, "sweeper lookup",
+                                     "SELECT 1 FROM customer_documents"
+                                     " WHERE storage_name = $1",
+                                     1, v);
+
+            if (r == NULL) {
+                break;
+            }
+            if (PQntuples(r) > 0) {
+                PQclear(r);
+                continue;
+            }
+            PQclear(r);
+        }
+        if (unlinkat(dirfd(dir), e->d_name, 0) == 0) {
+            removed++;
+        }
+    }
+    closedir(dir);
+    if (removed > 0) {
+        cc_kycd_log(CC_LOG_INFO, "sweeper: removed %d orphaned file(s)",
+                    removed);
+    }
+}
+
+void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data)
+{
+    cc_kycd_t *d = data;
+    PGconn *conn = NULL;
+    struct timespec next, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!d->stopping) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec >= next.tv_sec) {
+            if (cc_db_ensure(&conn, d->cfg, "cartevo-kycd sweeper") == 0) {
+                sweep(d, conn);
+            }
+            next.tv_sec = now.tv_sec + (time_t)d->cfg->orphan_sweep_interval;
+            if (d->cfg->orphan_sweep_interval < 1) {
+                next.tv_sec = now.tv_sec + 1;
+            }
+        }
+        cc_kycd_nap(d, 1.0);
+    }
+    if (conn) {
+        PQfinish(conn);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}

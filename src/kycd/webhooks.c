@@ -1,0 +1,314 @@
+/*
+ * webhooks.c: the outbox dispatcher and webhook delivery.
+ *
+ * 1. Outbox -> deliveries: pending outbox_events rows (customer.created
+ *    from the module, outcome events from jobs.c) are locked with SKIP
+ *    LOCKED and, in the same transaction that marks them dispatched, each
+ *    becomes one webhook_deliveries row holding the frozen body
+ *    {"id", "event", "created_at", "data"}. A company without a webhook
+ *    URL gets no delivery. data is the snapshot committed with the
+ *    outcome, or for customer.created the customer as at dispatch.
+ * 2. Deliveries: a due row is leased (so two daemons do not send it at
+ *    the same moment), POSTed with X-Cartevo-Event-Id and
+ *    X-Cartevo-Signature: t=<now>,v1=HMAC-SHA256(secret, "<t>." + body),
+ *    and the result recorded: 2xx delivered; otherwise retried with
+ *    exponential backoff (webhook_backoff_base doubling, capped at
+ *    webhook_backoff_max) until webhook_retry_window has passed since the
+ *    first attempt window began, then failed (visible to operators, who
+ *    can replay). Delivery is at-least-once: a crash between the POST and
+ *    the UPDATE repeats the POST, with the same id and body.
+ */
+#include "kycd.h"
+
+#include "cc_crypto.h"
+#include "cc_json.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <apr_strings.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH "50"
+
+/* ---- 1. outbox -> deliveries ------------------------------------------ */
+
+/* Builds the frozen body (malloc'd) or NULL when the customer is gone. */
+static char *build_body(PGconn *conn, const cc_kycd_cfg_t *cfg,
+                        PGresult *res, int row)
+{
+    json_object *o, *data;
+    char *snap = NULL, *out;
+    const char *s;
+
+    if (!PQgetisnull(res, row, 5)) {
+        snap = strdup(PQgetvalue(res, row, 5));
+    }
+    else if (!PQgetisnull(res, row, 2)) {
+        snap = cc_customer_json(conn, cfg, PQgetvalue(res, row, 2));
+    }
+    if (snap == NULL || (data = json_tokener_parse(snap)) == NULL) {
+        free(snap);
+        return NULL;
+    }
+    free(snap);
+    o = json_object_new_object();
+    json_object_object_add(o, "id",
+                           json_object_new_string(PQgetvalue(res, row, 0)));
+    json_object_object_add(o, "event",
+                           json_object_new_string(PQgetvalue(res, row, 3)));
+    json_object_object_add(o, "created_at",
+                           json_object_new_string(PQgetvalue(res, row, 4)));
+    json_object_object_add(o, "data", data);
+    s = cc_json_string(o, NULL);
+    out = s ? strdup(s) : NULL;
+    json_object_put(o);
+    return out;
+}
+
+/* Moves one batch; returns rows handled, or -1. */
+static int dispatch_batch(PGconn *conn, cc_kycd_t *d)
+{
+    PGresult *res;
+    int i, n;
+
+    if (cc_db_begin(conn) != 0) {
+        return -1;
+    }
+    res = cc_db_exec(conn, "read outbox",
+                     "SELECT o.id, o.company_id, o.customer_id, o.event,"
+                     " to_char(o.created_at AT TIME ZONE 'UTC',"
+                     "   'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+                     " o.data, c.webhook_url"
+                     " FROM outbox_events o JOIN companies c"
+                     "   ON c.id = o.company_id"
+                     " WHERE o.dispatched_at IS NULL"
+                     " ORDER BY o.created_at LIMIT " BATCH
+                     " FOR UPDATE OF o SKIP LOCKED",
+                     0, NULL);
+    if (res == NULL) {
+        goto fail;
+    }
+    n = PQntuples(res);
+    for (i = 0; i < n; i++) {
+        const char *id = PQgetvalue(res, i, 0);
+        const char *url = PQgetisnull(res, i, 6) ? NULL
+                                                  : PQgetvalue(res, i, 6);
+        PGresult *r;
+
+        if (url != NULL && url[0] != '\0') {
+            char *body = build_body(conn, d->cfg, res, i);
+
+            if (body != NULL) {
+                const char *v[5] = { id, PQgetvalue(res, i, 1),
+                                     PQgetvalue(res, i, 3), url, body };
+
+                r = cc_db_exec(conn, "create delivery",
+                               "INSERT INTO webhook_deliveries"
+                               " (event_id, company_id, event, url, body)"
+                               " VALUES ($1::uuid, $2::uuid, $3, $4, $5)"
+                               " ON CONFLICT (event_id) DO NOTHING",
+                               5, v);
+                free(body);
+                if (r == NULL) {
+                    PQclear(res);
+                    goto fail;
+                }
+                PQclear(r);
+            }
+        }
+        {
+            const char *v[1] = { id };
+
+            r = cc_db_exec(conn, "mark dispatched",
+                           "UPDATE outbox_events SET dispatched_at ="
+                           " clock_timestamp() WHERE id = $1::uuid",
+                           1, v);
+            if (r == NULL) {
+                PQclear(res);
+                goto fail;
+            }
+            PQclear(r);
+        }
+    }
+    PQclear(res);
+    if (cc_db_commit(conn) != 0) {
+        goto fail;
+    }
+    return n;
+fail:
+    cc_db_rollback(conn);
+    return -1;
+}
+
+/* ---- 2. deliveries ------------------------------------------------------ */
+
+/* t=<secs>,v1=<hex HMAC-SHA256(secret, "<t>." + body)> */
+static void sign(const char *secret, long t, const char *body, size_t len,
+                 char *out, size_t outlen)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1], ts[24];
+    int tl = snprintf(ts, sizeof(ts), "%ld.", t);
+    unsigned char *msg = malloc((size_t)tl + len);
+
+    /* One buffer for the one-shot HMAC() (the streaming HMAC_CTX API is
+     * deprecated in OpenSSL 3). */
+    if (msg == NULL) {
+        snprintf(out, outlen, "X-Cartevo-Signature: t=%ld,v1=", t);
+        return;
+    }
+    memcpy(msg, ts, (size_t)tl);
+    memcpy(msg + tl, body, len);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, (size_t)tl + len,
+         mac, &maclen);
+    free(msg);
+    cc_crypto_hex(mac, maclen, hex);
+    snprintf(out, outlen, "X-Cartevo-Signature: t=%ld,v1=%s", t, hex);
+}
+
+/* Claims, sends and records one due delivery. 1 when one was handled,
+ * 0 when none was due, -1 on a database error. */
+static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
+{
+    const cc_kycd_cfg_t *cfg = d->cfg;
+    char lease[24], sighdr[200], delay[32], window[32], status[16];
+    const char *cv[2] = { d->owner, lease };
+    const char *id, *event_id, *body, *url, *secret, *err = NULL;
+    const char *hdrs[4];
+    cc_http_resp_t resp;
+    PGresult *res, *r;
+    int attempts, ok;
+    double secs;
+
+    snprintf(lease, sizeof(lease), "%.3f", cfg->webhook_timeout + 30);
+    res = cc_db_exec(conn, "claim delivery",
+                     "WITH c AS (SELECT id FROM webhook_deliveries"
+                     " WHERE state = 'pending' AND next_attempt_at <= now()"
+                     " AND (lease_until IS NULL OR lease_until < now())"
+                     " ORDER BY next_attempt_at, id LIMIT 1"
+                     " FOR UPDATE SKIP LOCKED)"
+                     " UPDATE webhook_deliveries w SET lease_owner = $1,"
+                     " lease_until = clock_timestamp()"
+                     "   + make_interval(secs => $2::double precision)"
+                     " FROM c, companies co"
+                     " WHERE w.id = c.id AND co.id = w.company_id"
+                     " RETURNING w.id, w.event_id, w.body, w.attempts,"
+                     " coalesce(nullif(co.webhook_url, ''), w.url),"
+                     " co.webhook_secret",
+                     2, cv);
+    if (res == NULL) {
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return 0;
+    }
+    id = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+    event_id = apr_pstrdup(p, PQgetvalue(res, 0, 1));
+    body = apr_pstrdup(p, PQgetvalue(res, 0, 2));
+    attempts = atoi(PQgetvalue(res, 0, 3)) + 1;
+    url = apr_pstrdup(p, PQgetvalue(res, 0, 4));
+    secret = PQgetisnull(res, 0, 5) ? NULL
+                                    : apr_pstrdup(p, PQgetvalue(res, 0, 5));
+    PQclear(res);
+
+    memset(&resp, 0, sizeof(resp));
+    if (secret == NULL || secret[0] == '\0') {
+        err = "no webhook secret configured";
+    }
+    else {
+        /* t is this attempt's time: a receiver can reject stale replays. */
+        sign(secret, (long)time(NULL), body, strlen(body), sighdr,
+             sizeof(sighdr));
+        hdrs[0] = "Content-Type: application/json";
+        hdrs[1] = apr_pstrcat(p, "X-Cartevo-Event-Id: ", event_id, NULL);
+        hdrs[2] = sighdr;
+        hdrs[3] = NULL;
+        if (cc_http_post(cfg, url, hdrs, body, strlen(body),
+                         cfg->webhook_timeout, 4096, &resp)
+            != 0) {
+            err = apr_pstrdup(p, resp.error);
+        }
+        cc_http_resp_free(&resp);
+    }
+    ok = err == NULL && resp.status >= 200 && resp.status < 300;
+    if (err == NULL && !ok) {
+        err = apr_psprintf(p, "HTTP %ld", resp.status);
+    }
+    secs = cfg->webhook_backoff_base * pow(2.0, attempts - 1);
+    if (secs > cfg->webhook_backoff_max) {
+        secs = cfg->webhook_backoff_max;
+    }
+    snprintf(delay, sizeof(delay), "%.3f", secs);
+    snprintf(window, sizeof(window), "%.3f", cfg->webhook_retry_window);
+    snprintf(status, sizeof(status), "%ld", resp.status);
+    {
+        const char *v[7] = { id, d->owner, ok ? "t" : "f",
+                             resp.status ? status : NULL, ok ? NULL : err,
+                             delay, window };
+
+        r = cc_db_exec(conn, "record delivery attempt",
+                       "UPDATE webhook_deliveries SET"
+                       " attempts = attempts + 1,"
+                       " last_attempt_at = clock_timestamp(),"
+                       " last_status = $4::int, last_error = $5,"
+                       " state = CASE WHEN $3::boolean THEN 'delivered'"
+                       "   WHEN clock_timestamp() - window_start"
+                       "     >= make_interval(secs => $7::double precision)"
+                       "   THEN 'failed' ELSE 'pending' END,"
+                       " delivered_at = CASE WHEN $3::boolean"
+                       "   THEN clock_timestamp() END,"
+                       " next_attempt_at = clock_timestamp()"
+                       "   + make_interval(secs => $6::double precision),"
+                       " lease_owner = NULL, lease_until = NULL,"
+                       " updated_at = clock_timestamp()"
+                       " WHERE id = $1::bigint AND lease_owner = $2"
+                       " RETURNING state",
+                       7, v);
+    }
+    if (r == NULL) {
+        return -1;
+    }
+    if (PQntuples(r) == 1) {
+        cc_kycd_log(ok ? CC_LOG_INFO : CC_LOG_WARN,
+                    "delivery %s (event %s) attempt %d: %s -> %s", id,
+                    event_id, attempts, ok ? "ok" : err,
+                    PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+    return 1;
+}
+
+void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data)
+{
+    cc_kycd_t *d = data;
+    PGconn *conn = NULL;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    while (!d->stopping) {
+        if (cc_db_ensure(&conn, d->cfg, "cartevo-kycd webhooks") == 0) {
+            int n;
+
+            while (!d->stopping && (n = dispatch_batch(conn, d)) > 0) {
+            }
+            while (!d->stopping && deliver_one(conn, d, p) == 1) {
+                apr_pool_clear(p);
+            }
+        }
+        cc_kycd_nap(d, d->cfg->webhook_poll_interval);
+    }
+    if (conn) {
+        PQfinish(conn);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}

@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use Test::More;
+use List::Util ();
 use lib 't/lib';
 use Cartevo::Test qw(:DEFAULT raw_connect read_response read_until
   read_until_eof http_head_parse wait_until document_names customers_of
@@ -98,7 +99,7 @@ sub created_id {
         my $n = 1 + $k++ % 3;
         if (!$tiny) {
             # A large chunk, but never past the start of the next window.
-            my ($next) = sort { $a <=> $b } grep { $_ > $i } map { $_->[0] } @near;
+            my $next = List::Util::min(grep { $_ > $i } map { $_->[0] } @near);
             $n = 997 + $k % 3000;
             $n = $next - $i if defined $next && $next - $i < $n;
         }

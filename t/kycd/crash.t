@@ -15,9 +15,13 @@ use Time::HiRes ();
 
 plan tests => 11;
 
+# The first call for each customer hangs (A dies meanwhile); per customer,
+# because a daemon may first work through jobs other tests left due.
+my %seen;
 my $verifier = stub_server(sub {
     my ($req, $n) = @_;
-    Time::HiRes::sleep(2) if $n == 1; # the first call hangs: A dies meanwhile
+    my $cid = eval { JSON::PP::decode_json($req->content)->{customer_id} } // '';
+    Time::HiRes::sleep(2) unless $seen{$cid}++;
     return HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'],
         '{"decision":"APPROVED"}');
 });
@@ -30,7 +34,7 @@ stop_main();
 my $a = start_daemon(%cfg);
 my $res = create_customer(token => $t);
 my $id1 = json_of($res)->{data}{id};
-ok(wait_until(sub { stub_requests($verifier) >= 1 }, 10), 'daemon A is calling the verifier');
+ok(wait_until(sub { stub_requests_for($verifier, $id1) >= 1 }, 10), 'daemon A is calling the verifier');
 kill9($a);
 my ($job1) = sql_rows("SELECT id, state, lease_owner IS NOT NULL FROM kyc_jobs WHERE customer_id = '$id1'");
 is_deeply([@$job1[1, 2]], ['running', 't'], 'job left running with a lease');
@@ -46,14 +50,17 @@ for my $id ($id1, $id2) {
     ok(wait_until(sub { (sql_rows("SELECT kyc_status FROM customers WHERE id = '$id'"))[0][0] eq 'APPROVED' }, 20),
        "customer approved after the restart");
 }
-my ($j) = sql_rows("SELECT state, attempts FROM kyc_jobs WHERE id = $job1->[0]");
-is_deeply($j, ['done', 2], 'job 1 done on its second claim');
+# At least a second claim: more are possible when B's single-threaded stub
+# verifier is busy with jobs other tests left due and B's lease lapses;
+# whatever the count, the outcome below is applied exactly once.
+my ($j) = sql_rows("SELECT state, attempts >= 2 FROM kyc_jobs WHERE id = $job1->[0]");
+is_deeply($j, ['done', 't'], 'job 1 done after a second claim');
 my ($ev) = sql_rows("SELECT count(*) FROM outbox_events WHERE job_id = $job1->[0]");
 is($ev->[0], 1, 'exactly one outcome event for the job');
 my ($any) = sql_rows("SELECT count(*) FROM outbox_events WHERE customer_id = '$id1' AND event LIKE 'customer.kyc_%'");
 is($any->[0], 1, 'exactly one kyc outcome event for the customer');
 my @calls = grep { JSON::PP::decode_json($_->{body})->{customer_id} eq $id1 } stub_requests($verifier);
-is(scalar @calls, 2, 'the provider call was repeated (at-least-once)');
+cmp_ok(scalar @calls, '>=', 2, 'the provider call was repeated (at-least-once)');
 is(stop_daemon($b), 0, 'clean exit');
 start_main();
 stub_stop($verifier);

@@ -10,7 +10,7 @@ use Cartevo::Kycd;
 use IO::Socket::UNIX ();
 use Time::HiRes ();
 
-plan tests => 12;
+plan tests => 13;
 
 my $d = start_daemon(sweep_interval => 60, orphan_sweep_interval => 0.2,
     orphan_min_age => 3600);
@@ -58,7 +58,7 @@ my $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => '
     verify_url => $verifier->{url});
 my $t = token(company());
 my $id = json_of(create_customer(token => $t))->{data}{id};
-wait_until(sub { stub_requests($verifier) >= 1 }, 10);
+ok(wait_until(sub { stub_requests_for($verifier, $id) >= 1 }, 10), 'the job is in flight');
 is(stop_daemon($k), 0, 'SIGTERM with a job in flight: exit 0');
 my ($j) = sql_rows("SELECT state, lease_owner IS NULL OR state = 'done' FROM kyc_jobs WHERE customer_id = '$id'");
 is($j->[0], 'done', 'the in-flight job was finished before exit');

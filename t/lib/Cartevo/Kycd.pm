@@ -17,7 +17,8 @@ use POSIX ':sys_wait_h';
 use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(start_daemon stop_daemon kill9 stop_main start_main
-  stub_server stub_stop stub_requests wait_until verify_signature
+  stub_server stub_stop stub_requests stub_requests_for wait_until
+  verify_signature
   free_port sql_rows);
 
 my $json = JSON::PP->new->canonical;
@@ -176,6 +177,18 @@ sub stub_stop {
     my ($s) = @_;
     kill 'KILL', $s->{pid};
     waitpid($s->{pid}, 0);
+}
+
+# Requests a verifier stub received for one customer: a daemon may also
+# be working through jobs other tests left due, so tests that time a kill
+# or a signal wait for their own customer's call.
+sub stub_requests_for {
+    my ($s, $customer_id) = @_;
+    my @r = grep {
+        my $b = eval { $json->decode($_->{body}) };
+        $b && ($b->{customer_id} // '') eq $customer_id
+    } stub_requests($s);
+    return scalar @r;
 }
 
 sub stub_requests {

@@ -5,7 +5,7 @@
  *   customer id ("sbx_" + 24 hex of its SHA-256), so repeating the call
  *   after a crash yields the same id, like an idempotent issuer would.
  * http: POST issuer_url with the customer's data (wire format in
- *   docs/kycd.md), Idempotency-Key: <customer id>. 200/201 {"id"} is
+ *   README.md, "cartevo-kycd"), Idempotency-Key: <customer id>. 200/201 {"id"} is
  *   success; 409 with {"id"} means "already enrolled", also success (a
  *   repeat after a crash). Other 4xx: the issuer refuses (FAILED); 5xx,
  *   429 and transport errors: retried with backoff.

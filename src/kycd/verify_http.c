@@ -1,6 +1,6 @@
 /*
  * verify_http.c: the http verification provider. One POST per attempt to
- * verify_url (wire format in docs/kycd.md):
+ * verify_url (wire format in README.md, "cartevo-kycd"):
  *   request  {"customer_id", "id_document_type", "identification_number",
  *             "first_name", "last_name", "date_of_birth",
  *             "country_iso_code", "documents": [{"side", "mime_type",

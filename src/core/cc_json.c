@@ -189,3 +189,39 @@ json_object *cc_json_customer(const cc_customer_t *c, int full)
     }
     return o;
 }
+
+static int is_true(const char *v)
+{
+    return v && v[0] == 't';
+}
+
+void cc_customer_from_row(cc_customer_t *c, const char *const *v,
+                          int *has_front, int *has_back)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = v[0];
+    c->first_name = v[1];
+    c->last_name = v[2];
+    c->country = v[3];
+    c->email = v[4];
+    c->street = v[5];
+    c->city = v[6];
+    c->state = v[7];
+    c->postal_code = v[8];
+    c->country_iso_code = v[9];
+    c->phone_country_code = v[10];
+    c->phone_number = v[11];
+    c->identification_number = v[12];
+    c->type = v[13];
+    c->date_of_birth = v[14];
+    c->is_active = is_true(v[15]);
+    c->created_at = v[16];
+    c->updated_at = v[17];
+    c->kyc_status = v[18];
+    c->kyc_reason = v[19];
+    c->kyc_reason_message = v[20];
+    c->enrollment_status = v[21];
+    c->issuer_customer_id = v[22];
+    *has_front = is_true(v[23]);
+    *has_back = is_true(v[24]);
+}

@@ -72,6 +72,32 @@ typedef struct {
     const char *issuer_customer_id;
 } cc_customer_t;
 
+/* The SELECT list that reads a customer for cc_customer_from_row(), shared
+ * by the module (GET) and the daemon (webhook bodies) so that both show the
+ * same fields formatted the same way. Append "FROM customers c WHERE ...". */
+#define CC_CUSTOMER_TS(col)                                                 \
+    "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define CC_CUSTOMER_SELECT                                                  \
+    "SELECT c.id, c.first_name, c.last_name, c.country, c.email, "          \
+    "c.street, c.city, c.state, c.postal_code, c.country_iso_code, "        \
+    "c.phone_country_code, c.phone_number, c.identification_number, "       \
+    "c.id_document_type, to_char(c.date_of_birth, 'YYYY-MM-DD'), "         \
+    "c.is_active, " CC_CUSTOMER_TS("c.created_at") ", "                    \
+    CC_CUSTOMER_TS("c.updated_at") ", "                                     \
+    "c.kyc_status, c.kyc_reason, c.kyc_reason_message, "                    \
+    "c.enrollment_status, c.issuer_customer_id, "                           \
+    "EXISTS (SELECT 1 FROM customer_documents d "                           \
+    "WHERE d.customer_id = c.id AND d.side = 'front'), "                    \
+    "EXISTS (SELECT 1 FROM customer_documents d "                           \
+    "WHERE d.customer_id = c.id AND d.side = 'back') "
+#define CC_CUSTOMER_COLUMNS 25
+
+/* Fills c from the CC_CUSTOMER_COLUMNS values of one row (NULL for SQL
+ * NULL). image and photo are left NULL; *has_front and *has_back say
+ * whether those documents are stored, for the caller to build URLs. */
+void cc_customer_from_row(cc_customer_t *c, const char *const *v,
+                          int *has_front, int *has_back);
+
 /* The 201 "data" object (full == 0), or the GET /customers/{id} object
  * with country_iso_code, kyc_* and enrollment fields (full == 1). */
 json_object *cc_json_customer(const cc_customer_t *c, int full);

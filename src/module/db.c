@@ -30,8 +30,6 @@ APLOG_USE_MODULE(cartevo_customers);
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
-                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 #define CREATE_HEAD                                                         \
     "WITH c AS (INSERT INTO customers (id, company_id, first_name, "        \
@@ -51,7 +49,8 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
     "', %s, %s, %s::bigint, decode(%s, 'hex'), %s::int, %s::int FROM c"
 
 #define CREATE_TAIL \
-    "SELECT " TS("c.created_at") ", " TS("c.updated_at") ", j.id FROM c, j"
+    "SELECT " CC_CUSTOMER_TS("c.created_at") ", " \
+    CC_CUSTOMER_TS("c.updated_at") ", j.id FROM c, j"
 
 static const struct {
     const char *label;
@@ -74,17 +73,7 @@ static const struct {
       "SELECT 1 FROM customers WHERE company_id = %s::uuid "
       "AND lower(email) = lower(%s)" },
     { CC_SQL_GET_CUSTOMER,
-      "SELECT c.id, c.first_name, c.last_name, c.country, c.email, "
-      "c.street, c.city, c.state, c.postal_code, c.country_iso_code, "
-      "c.phone_country_code, c.phone_number, c.identification_number, "
-      "c.id_document_type, to_char(c.date_of_birth, 'YYYY-MM-DD'), "
-      "c.is_active, " TS("c.created_at") ", " TS("c.updated_at") ", "
-      "c.kyc_status, c.kyc_reason, c.kyc_reason_message, "
-      "c.enrollment_status, c.issuer_customer_id, "
-      "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
-      "AND d.side = 'front'), "
-      "EXISTS (SELECT 1 FROM customer_documents d WHERE d.customer_id = c.id "
-      "AND d.side = 'back') "
+      CC_CUSTOMER_SELECT
       "FROM customers c WHERE c.id = %s::uuid AND c.company_id = %s::uuid" },
     /* One row when the customer is the company's (so that an unknown
      * customer and a missing document get different answers); the last

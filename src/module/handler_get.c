@@ -54,7 +54,8 @@ int cc_handle_get(request_rec *r, const char *id)
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     cc_customer_t c;
-    const char *base, *v[25];
+    const char *base, *v[CC_CUSTOMER_COLUMNS];
+    int has_front, has_back;
     int i;
 
     rc = read_auth(r, &who, &answered);
@@ -71,7 +72,7 @@ int cc_handle_get(request_rec *r, const char *id)
         return db_failure(r, dbd);
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        for (i = 0; i < 25; i++) {
+        for (i = 0; i < CC_CUSTOMER_COLUMNS; i++) {
             v[i] = cc_db_get(r, dbd, row, i);
         }
         found = 1;
@@ -80,38 +81,13 @@ int cc_handle_get(request_rec *r, const char *id)
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
     }
     base = cc_http_public_base(r);
-    memset(&c, 0, sizeof(c));
-    c.id = v[0];
-    c.first_name = v[1];
-    c.last_name = v[2];
-    c.country = v[3];
-    c.email = v[4];
-    c.street = v[5];
-    c.city = v[6];
-    c.state = v[7];
-    c.postal_code = v[8];
-    c.country_iso_code = v[9];
-    c.phone_country_code = v[10];
-    c.phone_number = v[11];
-    c.identification_number = v[12];
-    c.type = v[13];
-    c.date_of_birth = v[14];
-    c.is_active = v[15] && v[15][0] == 't';
-    c.created_at = v[16];
-    c.updated_at = v[17];
-    c.kyc_status = v[18];
-    c.kyc_reason = v[19];
-    c.kyc_reason_message = v[20];
-    c.enrollment_status = v[21];
-    c.issuer_customer_id = v[22];
-    c.image = v[23] && v[23][0] == 't'
-                  ? apr_pstrcat(r->pool, base, "/customers/", v[0],
-                                "/documents/front", NULL)
-                  : NULL;
-    c.photo = v[24] && v[24][0] == 't'
-                  ? apr_pstrcat(r->pool, base, "/customers/", v[0],
-                                "/documents/back", NULL)
-                  : NULL;
+    cc_customer_from_row(&c, v, &has_front, &has_back);
+    c.image = has_front ? apr_pstrcat(r->pool, base, "/customers/", c.id,
+                                      "/documents/front", NULL)
+                        : NULL;
+    c.photo = has_back ? apr_pstrcat(r->pool, base, "/customers/", c.id,
+                                     "/documents/back", NULL)
+                       : NULL;
     return cc_http_json(r, HTTP_OK,
                         cc_json_success_new(HTTP_OK,
                                             "Customer retrieved successfully",

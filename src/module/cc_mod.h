@@ -112,8 +112,10 @@ int cc_store_fd(const cc_spool_t *sp);
 apr_off_t cc_store_size(const cc_spool_t *sp);
 const unsigned char *cc_store_head(const cc_spool_t *sp, apr_size_t *len);
 void cc_store_sha256(cc_spool_t *sp, unsigned char out[32]);
-/* fsync, rename to a random final name, fsync the directory. */
-apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name);
+/* fsync, rename to a random final name, and (sync_dir) fsync the
+ * directory, which makes every earlier rename in it durable too. */
+apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name,
+                             int sync_dir);
 /* After the database commit: the file now belongs to its row. */
 void cc_store_keep(cc_spool_t *sp);
 void cc_store_discard(cc_spool_t *sp);

@@ -374,7 +374,8 @@ int cc_handle_create(request_rec *r)
         }
     }
     for (i = 0; i < ndocs; i++) {
-        apr_status_t rv = cc_store_commit(up->docs[i].spool, &dp[i].name);
+        apr_status_t rv = cc_store_commit(up->docs[i].spool, &dp[i].name,
+                                          i == ndocs - 1);
         if (rv != APR_SUCCESS) {
             return answer_storage(r,
                                   APR_TO_OS_ERROR(rv) == ENOSPC

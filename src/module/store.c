@@ -186,7 +186,8 @@ void cc_store_sha256(cc_spool_t *sp, unsigned char out[32])
     EVP_DigestFinal_ex(sp->md, out, &n);
 }
 
-apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name)
+apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name,
+                             int sync_dir)
 {
     apr_status_t rv = cc_store_flush(sp);
 
@@ -205,7 +206,9 @@ apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name)
         }
         else {
             sp->renamed = 1;
-            if (fsync(sp->dirfd) != 0) {
+            /* One directory fsync covers every rename before it, so a
+             * request with two documents asks for it on the last only. */
+            if (sync_dir && fsync(sp->dirfd) != 0) {
                 rv = APR_FROM_OS_ERROR(errno);
             }
         }

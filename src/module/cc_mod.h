@@ -83,8 +83,13 @@ ap_dbd_t *cc_db_acquire(request_rec *r);
  * the driver's text, which may quote values and must never be logged. */
 int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
                  apr_dbd_results_t **res, const char **err, ...);
-/* 1 when the connection is still usable after an error. */
+/* 1 when the connection is still usable after an error (reconnecting it
+ * if it was lost). */
 int cc_db_alive(request_rec *r, ap_dbd_t *dbd);
+/* 1 when the last statement failed because the connection to the server
+ * was lost (a restart, a failover, a killed session), not because of the
+ * SQL; ask before cc_db_alive(), which reconnects. */
+int cc_db_lost(ap_dbd_t *dbd);
 const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
                       int col);
 

@@ -40,7 +40,10 @@ typedef struct {
 
 /* Per-directory: request policy. */
 typedef struct {
+    /* The API's paths are relative to the mount: the path of the section
+     * that sets the handler (is_mount, see cc_cfg_post_config). */
     const char *mount;
+    int is_mount;
     apr_off_t max_file_size;
     int min_w;
     int min_h;

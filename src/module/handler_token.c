@@ -102,6 +102,11 @@ int cc_handle_token(request_rec *r)
     if (rc == AP_FILTER_ERROR) {
         return rc;
     }
+    if (rc == HTTP_REQUEST_TIME_OUT) {
+        /* A stalled body (RequestReadTimeout) is not a malformed one. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return cc_http_error(r, rc, "Request timeout");
+    }
     if (rc != OK) {
         return cc_http_error(r, HTTP_BAD_REQUEST, "Malformed JSON body");
     }

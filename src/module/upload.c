@@ -259,6 +259,10 @@ void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
             if (up->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
                 up->message = "Request body too large";
             }
+            else if (up->status == HTTP_REQUEST_TIME_OUT) {
+                /* RequestReadTimeout: the words of httpd's own 408s. */
+                up->message = "Request timeout";
+            }
             else if (up->status == HTTP_BAD_REQUEST) {
                 up->message = "Malformed multipart body: "
                               "request body incomplete";

@@ -113,6 +113,8 @@ const char *cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len);
 
 /* store.c: document files. */
 typedef struct cc_spool cc_spool_t;
+/* 507 for a full disk or quota (ENOSPC, EDQUOT), 500 for anything else. */
+int cc_store_http_status(apr_status_t rv);
 apr_status_t cc_store_open(request_rec *r, cc_spool_t **out);
 apr_status_t cc_store_write(cc_spool_t *sp, const char *data, apr_size_t len);
 apr_status_t cc_store_flush(cc_spool_t *sp);

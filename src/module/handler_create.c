@@ -418,10 +418,7 @@ int cc_handle_create(request_rec *r)
     for (i = 0; i < ndocs; i++) {
         apr_status_t rv = cc_store_commit(up->docs[i].spool, &dp[i].name);
         if (rv != APR_SUCCESS) {
-            return answer_storage(r,
-                                  APR_TO_OS_ERROR(rv) == ENOSPC
-                                      ? HTTP_INSUFFICIENT_STORAGE
-                                      : HTTP_INTERNAL_SERVER_ERROR);
+            return answer_storage(r, cc_store_http_status(rv));
         }
     }
     if (cc_crypto_uuid4(id) != 0) {

@@ -31,6 +31,7 @@ struct cc_spool {
     int fd;
     char tmp_name[40];
     char final_name[33];
+    int created;
     int renamed;
     int kept;
     apr_off_t size;
@@ -49,7 +50,9 @@ static apr_status_t spool_cleanup(void *data)
         close(sp->fd);
         sp->fd = -1;
     }
-    if (!sp->kept && sp->dirfd >= 0) {
+    /* Only a name this spool created is removed: a failed O_EXCL open
+     * (EEXIST) leaves someone else's file alone. */
+    if (sp->created && !sp->kept && sp->dirfd >= 0) {
         unlinkat(sp->dirfd, sp->renamed ? sp->final_name : sp->tmp_name, 0);
     }
     if (sp->dirfd >= 0) {
@@ -61,6 +64,13 @@ static apr_status_t spool_cleanup(void *data)
         sp->md = NULL;
     }
     return APR_SUCCESS;
+}
+
+int cc_store_http_status(apr_status_t rv)
+{
+    return (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT)
+               ? HTTP_INSUFFICIENT_STORAGE
+               : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
@@ -94,6 +104,7 @@ apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
                       "cannot create a document file in %s", sc->doc_dir);
         return rv;
     }
+    sp->created = 1;
     sp->md = EVP_MD_CTX_new();
     if (!sp->md || EVP_DigestInit_ex(sp->md, EVP_sha256(), NULL) != 1) {
         return APR_ENOMEM;

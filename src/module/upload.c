@@ -10,8 +10,6 @@
 
 #include "apr_strings.h"
 
-#include <errno.h>
-
 APLOG_USE_MODULE(cartevo_customers);
 
 const char *const cc_upload_doc_names[2] = { "id_document_front",
@@ -26,13 +24,6 @@ typedef struct {
     int cur;
     int cur_index;
 } ctx_t;
-
-static int storage_status(apr_status_t rv)
-{
-    return (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT)
-               ? HTTP_INSUFFICIENT_STORAGE
-               : HTTP_INTERNAL_SERVER_ERROR;
-}
 
 static void stop(ctx_t *c, int status, const char *message)
 {
@@ -118,7 +109,7 @@ static int on_begin(void *ctx, const cc_mp_part_t *part)
         up->docs[i].present = 1;
         rv = cc_store_open(c->r, &up->docs[i].spool);
         if (rv != APR_SUCCESS) {
-            stop(c, storage_status(rv), NULL);
+            stop(c, cc_store_http_status(rv), NULL);
             return 1;
         }
         c->cur = CUR_FILE;
@@ -168,7 +159,7 @@ static int on_data(void *ctx, const char *data, size_t len)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00801)
                       "cannot write a document file");
-        stop(c, storage_status(rv), NULL);
+        stop(c, cc_store_http_status(rv), NULL);
         return 1;
     }
     /* A wrong signature is known from the first bytes; stop storing then
@@ -214,7 +205,7 @@ static int on_end(void *ctx)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00802)
                       "cannot write a document file");
-        stop(c, storage_status(rv), NULL);
+        stop(c, cc_store_http_status(rv), NULL);
         return 1;
     }
     return 0;

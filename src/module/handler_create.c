@@ -17,6 +17,8 @@
 #include "apr_strings.h"
 #include "http_core.h"
 
+#include <errno.h>
+
 APLOG_USE_MODULE(cartevo_customers);
 
 typedef struct {
@@ -140,6 +142,8 @@ static int create_row(request_rec *r, const cc_principal_t *who,
         v[i] = apr_pstrmemdup(r->pool, f[i].value, f[i].len);
     }
     if (cc_crypto_uuid4(event_id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00905)
+                      "cannot make a random event id");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     dbd = cc_db_acquire(r);
@@ -258,6 +262,8 @@ static int check_document(request_rec *r, cc_upload_doc_t *d,
                          (uint64_t)cc_store_size(d->spool), d->type, &info,
                          &why);
     if (rc == CC_DOC_IO_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
+                      CCLOGNO(00906) "cannot read a document file back");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (rc != CC_DOC_READABLE
@@ -422,6 +428,8 @@ int cc_handle_create(request_rec *r)
         }
     }
     if (cc_crypto_uuid4(id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00907)
+                      "cannot make a random customer id");
         return answer_storage(r, HTTP_INTERNAL_SERVER_ERROR);
     }
     rc = create_row(r, &who, up, dp, ndocs, enroll == 1, id, &data,

@@ -92,6 +92,8 @@ apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
     apr_pool_cleanup_register(r->pool, sp, spool_cleanup,
                               apr_pool_cleanup_null);
     if (cc_crypto_random_hex(rnd, 16) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00504)
+                      "cannot make a random document name");
         return APR_EGENERAL;
     }
     apr_snprintf(sp->tmp_name, sizeof(sp->tmp_name), ".tmp-%s", rnd);
@@ -107,6 +109,8 @@ apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
     sp->created = 1;
     sp->md = EVP_MD_CTX_new();
     if (!sp->md || EVP_DigestInit_ex(sp->md, EVP_sha256(), NULL) != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00505)
+                      "cannot start a SHA-256 digest");
         return APR_ENOMEM;
     }
     sp->buf = apr_palloc(r->pool, WRITE_BUF);

@@ -236,6 +236,8 @@ void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
     up->status = OK;
     mp = cc_mp_create(boundary, strlen(boundary), NULL, &cb, &c);
     if (!mp) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOMEM, r, CCLOGNO(00803)
+                      "cannot create the multipart parser");
         up->status = HTTP_INTERNAL_SERVER_ERROR;
         return;
     }

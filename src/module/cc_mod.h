@@ -109,7 +109,11 @@ int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved);
 
 /* sniff.c: libmagic, one cookie per thread. */
 void cc_sniff_child_init(apr_pool_t *p, server_rec *s);
-const char *cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len);
+/* The MIME type libmagic reads in buf into *mime (NULL when it cannot
+ * tell). APR_EGENERAL when libmagic itself is unusable (logged): that is
+ * the server's fault, never the document's. */
+apr_status_t cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len,
+                           const char **mime);
 
 /* store.c: document files. */
 typedef struct cc_spool cc_spool_t;

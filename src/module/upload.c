@@ -193,11 +193,19 @@ static int on_end(void *ctx)
     }
     head = cc_store_head(d->spool, &head_len);
     d->type = cc_doc_sniff(head, head_len);
+    if (d->type == CC_DOC_UNKNOWN) {
+        d->type_bad = 1;
+        return 0;
+    }
     /* Signature and libmagic must agree: a polyglot that one of them
      * reads differently is refused. */
-    mime = cc_sniff_mime(c->r, head, head_len);
-    if (d->type == CC_DOC_UNKNOWN || !mime
-        || cc_doc_from_mime(mime) != d->type) {
+    if (cc_sniff_mime(c->r, head, head_len, &mime) != APR_SUCCESS) {
+        /* No libmagic (already logged): a 500, not a 415 that would
+         * blame every client's document. */
+        stop(c, HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return 1;
+    }
+    if (!mime || cc_doc_from_mime(mime) != d->type) {
         d->type_bad = 1;
         return 0;
     }

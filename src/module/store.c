@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(cartevo_customers);
@@ -205,6 +206,14 @@ apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name)
 {
     apr_status_t rv = cc_store_flush(sp);
 
+    /* The daemon's sweeper removes unreferenced files older than
+     * orphan_min_age (1 h) by mtime. A document whose part ended long ago
+     * (the other one trickled in at RequestReadTimeout's MinRate, which
+     * allows hours) would look old between the rename and the commit of
+     * its row: touch it so that window is always young. */
+    if (rv == APR_SUCCESS && futimens(sp->fd, NULL) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     if (rv == APR_SUCCESS && fsync(sp->fd) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
     }

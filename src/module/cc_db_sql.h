@@ -8,6 +8,7 @@
 #define CC_SQL_CLIENT_KEY "cc_client_key"
 #define CC_SQL_CREATE_1 "cc_create_1doc"
 #define CC_SQL_CREATE_2 "cc_create_2doc"
+#define CC_SQL_CUSTOMER_EXISTS "cc_customer_exists"
 #define CC_SQL_EMAIL_TAKEN "cc_email_taken"
 #define CC_SQL_GET_CUSTOMER "cc_get_customer"
 #define CC_SQL_GET_DOCUMENT "cc_get_document"

@@ -40,7 +40,10 @@ typedef struct {
 
 /* Per-directory: request policy. */
 typedef struct {
+    /* The API's paths are relative to the mount: the path of the section
+     * that sets the handler (is_mount, see cc_cfg_post_config). */
     const char *mount;
+    int is_mount;
     apr_off_t max_file_size;
     int min_w;
     int min_h;
@@ -83,8 +86,13 @@ ap_dbd_t *cc_db_acquire(request_rec *r);
  * the driver's text, which may quote values and must never be logged. */
 int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
                  apr_dbd_results_t **res, const char **err, ...);
-/* 1 when the connection is still usable after an error. */
+/* 1 when the connection is still usable after an error (reconnecting it
+ * if it was lost). */
 int cc_db_alive(request_rec *r, ap_dbd_t *dbd);
+/* 1 when the last statement failed because the connection to the server
+ * was lost (a restart, a failover, a killed session), not because of the
+ * SQL; ask before cc_db_alive(), which reconnects. */
+int cc_db_lost(ap_dbd_t *dbd);
 const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
                       int col);
 
@@ -101,10 +109,16 @@ int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved);
 
 /* sniff.c: libmagic, one cookie per thread. */
 void cc_sniff_child_init(apr_pool_t *p, server_rec *s);
-const char *cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len);
+/* The MIME type libmagic reads in buf into *mime (NULL when it cannot
+ * tell). APR_EGENERAL when libmagic itself is unusable (logged): that is
+ * the server's fault, never the document's. */
+apr_status_t cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len,
+                           const char **mime);
 
 /* store.c: document files. */
 typedef struct cc_spool cc_spool_t;
+/* 507 for a full disk or quota (ENOSPC, EDQUOT), 500 for anything else. */
+int cc_store_http_status(apr_status_t rv);
 apr_status_t cc_store_open(request_rec *r, cc_spool_t **out);
 apr_status_t cc_store_write(cc_spool_t *sp, const char *data, apr_size_t len);
 apr_status_t cc_store_flush(cc_spool_t *sp);

@@ -11,6 +11,7 @@
 
 #include "apr_file_io.h"
 #include "apr_strings.h"
+#include "http_core.h"
 
 APLOG_USE_MODULE(cartevo_customers);
 
@@ -41,7 +42,12 @@ void *cc_cfg_merge_dir(apr_pool_t *p, void *basev, void *addv)
     cc_dir_cfg_t *base = basev, *add = addv;
     cc_dir_cfg_t *c = apr_pcalloc(p, sizeof(*c));
 
-    c->mount = add->mount ? add->mount : base->mount;
+    /* core lets the last merged section with SetHandler decide the
+     * handler, so that section's path is the mount: sections that only
+     * carry our directives (a nested <Location> with its own
+     * CartevoMaxFileSize, a <Location />) must not move it. */
+    c->is_mount = add->is_mount || base->is_mount;
+    c->mount = add->is_mount ? add->mount : base->mount;
     c->max_file_size = add->max_file_size != UNSET ? add->max_file_size
                                                    : base->max_file_size;
     c->min_w = add->min_w != UNSET ? add->min_w : base->min_w;
@@ -243,6 +249,36 @@ static int load_secret(apr_pool_t *p, server_rec *s, cc_srv_cfg_t *c)
     return OK;
 }
 
+/* Marks the <Location> sections that set a handler as mounts, giving
+ * them our configuration if none of our directives created one: the
+ * handler may well be set in a section that holds nothing else. Regex
+ * and wildcard sections have no path to be relative to. */
+static void mark_mounts(apr_pool_t *p, server_rec *s)
+{
+    core_server_config *sconf = ap_get_core_module_config(s->module_config);
+    ap_conf_vector_t **sec;
+    core_dir_config *cd;
+    cc_dir_cfg_t *c;
+    int i;
+
+    if (!sconf->sec_url) {
+        return;
+    }
+    sec = (ap_conf_vector_t **)sconf->sec_url->elts;
+    for (i = 0; i < sconf->sec_url->nelts; i++) {
+        cd = ap_get_core_module_config(sec[i]);
+        if (!cd || !cd->expr_handler || cd->r || cd->d_is_fnmatch || !cd->d) {
+            continue;
+        }
+        c = ap_get_module_config(sec[i], &cartevo_customers_module);
+        if (!c) {
+            c = cc_cfg_create_dir(p, cd->d);
+            ap_set_module_config(sec[i], &cartevo_customers_module, c);
+        }
+        c->is_mount = 1;
+    }
+}
+
 int cc_cfg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
@@ -253,6 +289,7 @@ int cc_cfg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     (void)plog;
     (void)ptemp;
     for (sp = s; sp; sp = sp->next) {
+        mark_mounts(pconf, sp);
         c = ap_get_module_config(sp->module_config,
                                  &cartevo_customers_module);
         if (!c->doc_dir) {
@@ -288,9 +325,10 @@ const cc_srv_cfg_t *cc_cfg_srv(const request_rec *r)
 
 const cc_dir_cfg_t *cc_cfg_dir(const request_rec *r)
 {
-    static const cc_dir_cfg_t defaults = { "", CC_DEFAULT_MAX_FILE_SIZE,
-                                           CC_DEFAULT_MIN_W,
-                                           CC_DEFAULT_MIN_H };
+    static const cc_dir_cfg_t defaults = {
+        .mount = "", .max_file_size = CC_DEFAULT_MAX_FILE_SIZE,
+        .min_w = CC_DEFAULT_MIN_W, .min_h = CC_DEFAULT_MIN_H
+    };
     cc_dir_cfg_t *c = ap_get_module_config(r->per_dir_config,
                                            &cartevo_customers_module);
     cc_dir_cfg_t *out;

@@ -24,6 +24,8 @@
 #include "apr_optional.h"
 #include "apr_strings.h"
 
+#include <libpq-fe.h>
+
 APLOG_USE_MODULE(cartevo_customers);
 
 #define CC_DB_MAX_ARGS 40
@@ -69,6 +71,8 @@ static const struct {
     { CC_SQL_CREATE_2,
       CREATE_HEAD "f AS (" CREATE_DOC("front") "), b AS (" CREATE_DOC("back")
       ") " CREATE_TAIL },
+    { CC_SQL_CUSTOMER_EXISTS,
+      "SELECT 1 FROM customers WHERE id = %s::uuid" },
     { CC_SQL_EMAIL_TAKEN,
       "SELECT 1 FROM customers WHERE company_id = %s::uuid "
       "AND lower(email) = lower(%s)" },
@@ -188,6 +192,19 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
         }
     }
     return rc;
+}
+
+int cc_db_lost(ap_dbd_t *dbd)
+{
+    PGconn *conn;
+
+    /* The SQL is PostgreSQL's anyway; another driver's handle is not a
+     * PGconn. */
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0) {
+        return 0;
+    }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    return conn && PQstatus(conn) == CONNECTION_BAD;
 }
 
 int cc_db_alive(request_rec *r, ap_dbd_t *dbd)

@@ -22,6 +22,17 @@ static int is_get(request_rec *r)
     return r->method_number == M_GET;
 }
 
+/* Only the two POST handlers read a request body. Any other request that
+ * carries one is answered without reading it, so its connection must
+ * close: otherwise httpd drains the whole body (up to LimitRequestBody)
+ * before the answer leaves, and the client waits for nothing. */
+static void body_unread(request_rec *r)
+{
+    if (ap_request_has_body(r)) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+}
+
 /* httpd's own errors (a body over LimitRequestBody, broken chunking, a
  * read timeout) are produced by its filters, not by us; an internal
  * redirect to this handler turns them into the error envelope too. */
@@ -103,6 +114,7 @@ int cc_handler(request_rec *r)
     mlen = strlen(dc->mount);
     path = r->uri;
     if (strncmp(path, dc->mount, mlen) != 0) {
+        body_unread(r);
         return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
     }
     path += mlen;
@@ -126,6 +138,7 @@ int cc_handler(request_rec *r)
             if (!is_get(r)) {
                 return not_allowed(r, "GET, HEAD");
             }
+            body_unread(r);
             return cc_handle_get(r, rest);
         }
         if (slash && slash != rest
@@ -135,8 +148,10 @@ int cc_handler(request_rec *r)
                 return not_allowed(r, "GET, HEAD");
             }
             id = apr_pstrmemdup(r->pool, rest, (apr_size_t)(slash - rest));
+            body_unread(r);
             return cc_handle_document(r, id, slash + 11);
         }
     }
+    body_unread(r);
     return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
 }

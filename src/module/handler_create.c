@@ -17,6 +17,8 @@
 #include "apr_strings.h"
 #include "http_core.h"
 
+#include <errno.h>
+
 APLOG_USE_MODULE(cartevo_customers);
 
 typedef struct {
@@ -95,9 +97,35 @@ typedef struct {
     const char *h;
 } doc_params_t;
 
+/* After the connection was lost under the insert: whether the customer
+ * row exists (1), does not (0), or cannot be known (-1). The id is ours,
+ * so the reconnected session can tell a commit whose answer was lost
+ * from a statement that never ran. */
+static int committed_anyway(request_rec *r, ap_dbd_t *dbd, const char *id)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    int found = 0;
+
+    if (!cc_db_alive(r, dbd)
+        || cc_db_select(r, dbd, CC_SQL_CUSTOMER_EXISTS, &res, NULL, id, NULL)
+               != 0) {
+        return -1;
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        found = 1;
+    }
+    return found;
+}
+
+/* Inserts the customer. OK, or the status to answer; *keep_docs is set
+ * when the answer is not OK but the files must stay (the row may exist:
+ * an orphan is the daemon sweeper's to remove, a row without its files
+ * would be lost for good). */
 static int create_row(request_rec *r, const cc_principal_t *who,
                       cc_upload_t *up, doc_params_t *dp, int ndocs,
-                      int enroll, const char *id, json_object **data)
+                      int enroll, const char *id, json_object **data,
+                      int *keep_docs)
 {
     cc_value_t *f = up->fields;
     const char *v[CC_F__COUNT];
@@ -114,6 +142,8 @@ static int create_row(request_rec *r, const cc_principal_t *who,
         v[i] = apr_pstrmemdup(r->pool, f[i].value, f[i].len);
     }
     if (cc_crypto_uuid4(event_id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00905)
+                      "cannot make a random event id");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     dbd = cc_db_acquire(r);
@@ -154,6 +184,22 @@ static int create_row(request_rec *r, const cc_principal_t *who,
             }
             apr_table_setn(r->notes, "cartevo-conflict", "idnum");
             return HTTP_CONFLICT;
+        }
+        if (cc_db_lost(dbd)) {
+            /* A restart, a failover or a killed session under a pooled
+             * connection (the credential check came from the cache, so
+             * this was its first statement): the database was not
+             * reachable, which is a 503, not a 500. */
+            int committed = committed_anyway(r, dbd, id);
+
+            *keep_docs = committed != 0;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CCLOGNO(00904)
+                          "database connection lost during the customer "
+                          "insert (row %s)",
+                          committed < 0 ? "unknown, files kept"
+                                        : committed ? "committed, files kept"
+                                                    : "not written");
+            return HTTP_SERVICE_UNAVAILABLE;
         }
         if (!cc_db_alive(r, dbd)) {
             return HTTP_SERVICE_UNAVAILABLE;
@@ -216,6 +262,8 @@ static int check_document(request_rec *r, cc_upload_doc_t *d,
                          (uint64_t)cc_store_size(d->spool), d->type, &info,
                          &why);
     if (rc == CC_DOC_IO_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
+                      CCLOGNO(00906) "cannot read a document file back");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (rc != CC_DOC_READABLE
@@ -252,7 +300,7 @@ int cc_handle_create(request_rec *r)
     doc_params_t dp[2];
     char id[37];
     json_object *data = NULL;
-    int has[2];
+    int has[2], keep_docs = 0;
     const char *cl;
     apr_off_t limit, declared;
 
@@ -377,16 +425,21 @@ int cc_handle_create(request_rec *r)
         apr_status_t rv = cc_store_commit(up->docs[i].spool, &dp[i].name,
                                           i == ndocs - 1);
         if (rv != APR_SUCCESS) {
-            return answer_storage(r,
-                                  APR_TO_OS_ERROR(rv) == ENOSPC
-                                      ? HTTP_INSUFFICIENT_STORAGE
-                                      : HTTP_INTERNAL_SERVER_ERROR);
+            return answer_storage(r, cc_store_http_status(rv));
         }
     }
     if (cc_crypto_uuid4(id) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00907)
+                      "cannot make a random customer id");
         return answer_storage(r, HTTP_INTERNAL_SERVER_ERROR);
     }
-    rc = create_row(r, &who, up, dp, ndocs, enroll == 1, id, &data);
+    rc = create_row(r, &who, up, dp, ndocs, enroll == 1, id, &data,
+                    &keep_docs);
+    if (rc != OK && keep_docs) {
+        for (i = 0; i < ndocs; i++) {
+            cc_store_keep(up->docs[i].spool);
+        }
+    }
     if (rc == HTTP_CONFLICT) {
         return cc_http_error(r, rc,
                              apr_table_get(r->notes, "cartevo-conflict")

@@ -59,15 +59,23 @@ static int read_small_body(request_rec *r, char **out, apr_size_t *outlen)
     return OK;
 }
 
+/* A string member as a C string, or NULL. JSON strings may hold \u0000;
+ * such a value is refused, or everything after the NUL would be ignored
+ * (a key "<real key>\u0000junk" would match). */
 static const char *str_member(json_object *o, const char *key)
 {
     json_object *v;
+    const char *s;
 
     if (!json_object_object_get_ex(o, key, &v)
         || !json_object_is_type(v, json_type_string)) {
         return NULL;
     }
-    return json_object_get_string(v);
+    s = json_object_get_string(v);
+    if (strlen(s) != (size_t)json_object_get_string_len(v)) {
+        return NULL;
+    }
+    return s;
 }
 
 int cc_handle_token(request_rec *r)
@@ -93,6 +101,11 @@ int cc_handle_token(request_rec *r)
     }
     if (rc == AP_FILTER_ERROR) {
         return rc;
+    }
+    if (rc == HTTP_REQUEST_TIME_OUT) {
+        /* A stalled body (RequestReadTimeout) is not a malformed one. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return cc_http_error(r, rc, "Request timeout");
     }
     if (rc != OK) {
         return cc_http_error(r, HTTP_BAD_REQUEST, "Malformed JSON body");

@@ -72,14 +72,17 @@ static magic_t cookie(request_rec *r)
     return m;
 }
 
-const char *cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len)
+apr_status_t cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len,
+                           const char **mime)
 {
     magic_t m = cookie(r);
-    const char *mime;
+    const char *v;
 
+    *mime = NULL;
     if (!m) {
-        return NULL;
+        return APR_EGENERAL;
     }
-    mime = magic_buffer(m, buf, len);
-    return mime ? apr_pstrdup(r->pool, mime) : NULL;
+    v = magic_buffer(m, buf, len);
+    *mime = v ? apr_pstrdup(r->pool, v) : NULL;
+    return APR_SUCCESS;
 }

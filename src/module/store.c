@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 APLOG_USE_MODULE(cartevo_customers);
@@ -31,6 +32,7 @@ struct cc_spool {
     int fd;
     char tmp_name[40];
     char final_name[33];
+    int created;
     int renamed;
     int kept;
     apr_off_t size;
@@ -49,7 +51,9 @@ static apr_status_t spool_cleanup(void *data)
         close(sp->fd);
         sp->fd = -1;
     }
-    if (!sp->kept && sp->dirfd >= 0) {
+    /* Only a name this spool created is removed: a failed O_EXCL open
+     * (EEXIST) leaves someone else's file alone. */
+    if (sp->created && !sp->kept && sp->dirfd >= 0) {
         unlinkat(sp->dirfd, sp->renamed ? sp->final_name : sp->tmp_name, 0);
     }
     if (sp->dirfd >= 0) {
@@ -61,6 +65,13 @@ static apr_status_t spool_cleanup(void *data)
         sp->md = NULL;
     }
     return APR_SUCCESS;
+}
+
+int cc_store_http_status(apr_status_t rv)
+{
+    return (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT)
+               ? HTTP_INSUFFICIENT_STORAGE
+               : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
@@ -82,6 +93,8 @@ apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
     apr_pool_cleanup_register(r->pool, sp, spool_cleanup,
                               apr_pool_cleanup_null);
     if (cc_crypto_random_hex(rnd, 16) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00504)
+                      "cannot make a random document name");
         return APR_EGENERAL;
     }
     apr_snprintf(sp->tmp_name, sizeof(sp->tmp_name), ".tmp-%s", rnd);
@@ -94,8 +107,11 @@ apr_status_t cc_store_open(request_rec *r, cc_spool_t **out)
                       "cannot create a document file in %s", sc->doc_dir);
         return rv;
     }
+    sp->created = 1;
     sp->md = EVP_MD_CTX_new();
     if (!sp->md || EVP_DigestInit_ex(sp->md, EVP_sha256(), NULL) != 1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00505)
+                      "cannot start a SHA-256 digest");
         return APR_ENOMEM;
     }
     sp->buf = apr_palloc(r->pool, WRITE_BUF);
@@ -191,6 +207,14 @@ apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name,
 {
     apr_status_t rv = cc_store_flush(sp);
 
+    /* The daemon's sweeper removes unreferenced files older than
+     * orphan_min_age (1 h) by mtime. A document whose part ended long ago
+     * (the other one trickled in at RequestReadTimeout's MinRate, which
+     * allows hours) would look old between the rename and the commit of
+     * its row: touch it so that window is always young. */
+    if (rv == APR_SUCCESS && futimens(sp->fd, NULL) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     if (rv == APR_SUCCESS && fsync(sp->fd) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
     }

@@ -10,8 +10,6 @@
 
 #include "apr_strings.h"
 
-#include <errno.h>
-
 APLOG_USE_MODULE(cartevo_customers);
 
 const char *const cc_upload_doc_names[2] = { "id_document_front",
@@ -26,13 +24,6 @@ typedef struct {
     int cur;
     int cur_index;
 } ctx_t;
-
-static int storage_status(apr_status_t rv)
-{
-    return (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT)
-               ? HTTP_INSUFFICIENT_STORAGE
-               : HTTP_INTERNAL_SERVER_ERROR;
-}
 
 static void stop(ctx_t *c, int status, const char *message)
 {
@@ -118,7 +109,7 @@ static int on_begin(void *ctx, const cc_mp_part_t *part)
         up->docs[i].present = 1;
         rv = cc_store_open(c->r, &up->docs[i].spool);
         if (rv != APR_SUCCESS) {
-            stop(c, storage_status(rv), NULL);
+            stop(c, cc_store_http_status(rv), NULL);
             return 1;
         }
         c->cur = CUR_FILE;
@@ -168,7 +159,7 @@ static int on_data(void *ctx, const char *data, size_t len)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00801)
                       "cannot write a document file");
-        stop(c, storage_status(rv), NULL);
+        stop(c, cc_store_http_status(rv), NULL);
         return 1;
     }
     /* A wrong signature is known from the first bytes; stop storing then
@@ -202,11 +193,19 @@ static int on_end(void *ctx)
     }
     head = cc_store_head(d->spool, &head_len);
     d->type = cc_doc_sniff(head, head_len);
+    if (d->type == CC_DOC_UNKNOWN) {
+        d->type_bad = 1;
+        return 0;
+    }
     /* Signature and libmagic must agree: a polyglot that one of them
      * reads differently is refused. */
-    mime = cc_sniff_mime(c->r, head, head_len);
-    if (d->type == CC_DOC_UNKNOWN || !mime
-        || cc_doc_from_mime(mime) != d->type) {
+    if (cc_sniff_mime(c->r, head, head_len, &mime) != APR_SUCCESS) {
+        /* No libmagic (already logged): a 500, not a 415 that would
+         * blame every client's document. */
+        stop(c, HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return 1;
+    }
+    if (!mime || cc_doc_from_mime(mime) != d->type) {
         d->type_bad = 1;
         return 0;
     }
@@ -214,7 +213,7 @@ static int on_end(void *ctx)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00802)
                       "cannot write a document file");
-        stop(c, storage_status(rv), NULL);
+        stop(c, cc_store_http_status(rv), NULL);
         return 1;
     }
     return 0;
@@ -245,6 +244,8 @@ void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
     up->status = OK;
     mp = cc_mp_create(boundary, strlen(boundary), NULL, &cb, &c);
     if (!mp) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_ENOMEM, r, CCLOGNO(00803)
+                      "cannot create the multipart parser");
         up->status = HTTP_INTERNAL_SERVER_ERROR;
         return;
     }
@@ -258,6 +259,10 @@ void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
             up->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
             if (up->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
                 up->message = "Request body too large";
+            }
+            else if (up->status == HTTP_REQUEST_TIME_OUT) {
+                /* RequestReadTimeout: the words of httpd's own 408s. */
+                up->message = "Request timeout";
             }
             else if (up->status == HTTP_BAD_REQUEST) {
                 up->message = "Malformed multipart body: "

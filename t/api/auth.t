@@ -72,6 +72,12 @@ for my $case (
     [ 'empty object', {} ],
     [ 'client_key not a string', { client_id => $A->{client_id}, client_key => 12345 } ],
     [ 'client_id null', { client_id => undef, client_key => $A->{client_key} } ],
+    # \u0000 is a valid JSON string character: a C string would stop
+    # there and compare only the part before it.
+    [ 'key with a NUL and more after it',
+      { client_id => $A->{client_id}, client_key => "$A->{client_key}\0junk" } ],
+    [ 'client id with a NUL and more after it',
+      { client_id => "$A->{client_id}\0junk", client_key => $A->{client_key} } ],
 ) {
     envelope_ok(post_token(JSON::PP->new->encode($case->[1])), 401,
         'Invalid client credentials', 'Unauthorized', "token: $case->[0] -> 401");

@@ -99,9 +99,10 @@ static void defaults(cc_kycd_cfg_t *c)
     c->webhook_retry_window = 86400;
     c->webhook_poll_interval = 1;
     c->orphan_sweep_interval = 600;
-    /* Far longer than any request can take (a body read is bounded by
-     * RequestReadTimeout), so a file between rename and commit is safe. */
-    c->orphan_min_age = 3600;
+    /* Longer than any request can take: the shipped RequestReadTimeout
+     * (MinRate 500 B/s) lets a 22,020,096-byte body take about 12 hours,
+     * and a spool file must not be swept while its upload still runs. */
+    c->orphan_min_age = 86400;
 }
 
 static const key_t_ *find_key(const char *name, size_t len)

@@ -5,13 +5,14 @@ use Test::More;
 use lib 't/lib';
 use Cartevo::Test;
 
-plan tests => 18;
+plan tests => 19;
 
 my $c = company();
 my $t = token($c);
 my %f = valid_fields();
 my $res = create_customer(token => $t, fields => \%f);
 is($res->code, 201, 'created');
+is($res->header('X-Content-Type-Options'), 'nosniff', 'JSON answers are not sniffed either');
 my $d = json_of($res);
 is_deeply([sort keys %$d], [qw(data message statusCode success)], 'envelope');
 is($d->{message}, 'Customer created successfully', 'message');

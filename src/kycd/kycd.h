@@ -93,7 +93,8 @@ typedef struct {
     cc_kycd_cfg_t *cfg;
     apr_pool_t *pool;
     apr_queue_t *queue;
-    char owner[128];     /* lease owner: host:pid:random */
+    char owner[128];     /* this daemon: host:pid:random */
+    volatile apr_uint32_t claims; /* numbers each claim's lease token */
     char *verify_api_key; /* read before dropping privileges */
     char *issuer_api_key;
     int listen_fd;
@@ -161,6 +162,10 @@ void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data);
 
 typedef struct {
     long long id;
+    /* This claim's lease token, "<owner>#<n>": unique per claim, not per
+     * daemon, so a worker whose lease ran out cannot act on a claim that
+     * another worker of the same daemon has since made. */
+    char lease[160];
     char customer_id[37];
     char company_id[37];
     int enroll;       /* the request asked for enrollment */
@@ -168,8 +173,9 @@ typedef struct {
     int attempts;
 } cc_job_t;
 
-/* Claims job_id (0: any due job) for d->owner with a lease. Returns 1 and
- * fills *job, 0 when nothing was claimable, -1 on a database error. */
+/* Claims job_id (0: any due job) with a lease under a new token (job->lease).
+ * Returns 1 and fills *job, 0 when nothing was claimable, -1 on a database
+ * error. */
 int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
                   cc_job_t *job);
 
@@ -179,7 +185,7 @@ typedef struct {
     const char *message;
 } cc_verdict_t;
 
-/* Commits the verification outcome if d->owner still holds the lease:
+/* Commits the verification outcome if job->lease still holds the job:
  * customer kyc_* fields, the outcome outbox event, and the job either done
  * or moved to the enroll phase (enroll_next). Returns 1 when committed, 0
  * when the lease was lost (nothing written), -1 on error. */
@@ -197,7 +203,8 @@ int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
 int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                   const char *why);
 
-/* Releases every job still leased by d->owner (shutdown). */
+/* Releases every job still leased under one of d->owner's tokens
+ * (shutdown). */
 void cc_jobs_release_all(PGconn *conn, cc_kycd_t *d);
 
 /* ---- customers (customer.c) -------------------------------------------- */

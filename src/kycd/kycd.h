@@ -279,8 +279,14 @@ void cc_http_resp_free(cc_http_resp_t *resp);
 void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data);
 void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data);
 
-/* Sleeps up to seconds, returning early (non-zero) when stopping. */
+/* Sleeps up to seconds, returning early when stopping (non-zero) and
+ * possibly on a kick meant for the dispatcher, which it leaves pending. */
 int cc_kycd_nap(cc_kycd_t *d, double seconds);
+
+/* The dispatcher's sleep: returns at once if a kick is pending, else up
+ * to seconds or until a kick or stop; consumes the kick. Only the webhook
+ * thread may call it (a second consumer would steal its wake-ups). */
+int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds);
 
 /* Reads a small secret file (API key) without its trailing newline;
  * malloc'd string, or NULL after logging. */

@@ -86,7 +86,7 @@ void cc_kycd_webhooks_kick(cc_kycd_t *d)
     apr_thread_mutex_unlock(d->wh_mutex);
 }
 
-int cc_kycd_nap(cc_kycd_t *d, double seconds)
+int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds)
 {
     apr_thread_mutex_lock(d->wh_mutex);
     if (!d->stopping && !d->wh_kicked) {
@@ -94,6 +94,19 @@ int cc_kycd_nap(cc_kycd_t *d, double seconds)
                                   (apr_interval_time_t)(seconds * 1e6));
     }
     d->wh_kicked = 0;
+    apr_thread_mutex_unlock(d->wh_mutex);
+    return d->stopping;
+}
+
+int cc_kycd_nap(cc_kycd_t *d, double seconds)
+{
+    /* The same condition (shutdown broadcasts it), but wh_kicked is left
+     * alone: a kick consumed here would be lost to the dispatcher. */
+    apr_thread_mutex_lock(d->wh_mutex);
+    if (!d->stopping) {
+        apr_thread_cond_timedwait(d->wh_cond, d->wh_mutex,
+                                  (apr_interval_time_t)(seconds * 1e6));
+    }
     apr_thread_mutex_unlock(d->wh_mutex);
     return d->stopping;
 }

@@ -303,7 +303,7 @@ void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data)
                 apr_pool_clear(p);
             }
         }
-        cc_kycd_nap(d, d->cfg->webhook_poll_interval);
+        cc_kycd_webhooks_wait(d, d->cfg->webhook_poll_interval);
     }
     if (conn) {
         PQfinish(conn);

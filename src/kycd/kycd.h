@@ -268,7 +268,9 @@ typedef struct {
 
 /* POSTs body with the given extra header lines (NULL-terminated array),
  * TLS verified, connect and total timeouts, no redirects, response body
- * capped at max_body bytes. Returns 0 when an HTTP status was received. */
+ * capped at max_body bytes. Returns 0 when an HTTP status was received
+ * (then cc_http_resp_free() the response), or -1 with resp->error set and
+ * nothing to free. */
 int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
                  const char *const *headers, const char *body, size_t len,
                  double timeout, size_t max_body, cc_http_resp_t *resp);

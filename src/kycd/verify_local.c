@@ -169,7 +169,7 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t sa;
     sigset_t none, dfl;
-    int pipefd[2] = { -1, -1 }, fd, status = 0;
+    int pipefd[2] = { -1, -1 }, fd, status = 0, reaped = 0;
     size_t olen = 0;
     pid_t pid;
     double deadline;
@@ -261,7 +261,25 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     }
     close(pipefd[0]);
     out[olen] = '\0';
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    /* The end of its output is not the child's exit: a decoder that
+     * closed stdout (or filled our buffer) and kept running must not hold
+     * this worker past the wall-clock limit either. */
+    while (c->why[0] == '\0') {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        struct timespec tick = { 0, 5000000 };
+
+        if (r == pid || (r < 0 && errno != EINTR)) {
+            reaped = r == pid;
+            break;
+        }
+        if (mono_now() >= deadline) {
+            kill(pid, SIGKILL);
+            snprintf(c->why, sizeof(c->why), "decoder timed out");
+            break;
+        }
+        nanosleep(&tick, NULL);
+    }
+    while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (c->why[0] != '\0') {
         return; /* timed out: not readable within our limits */

@@ -122,6 +122,33 @@ static int insert_event(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     return rc;
 }
 
+/* Freezes customer.created's data as the customer is now, inside the
+ * verification transaction and before its customer update: only the
+ * daemon ever changes a customer, and this is its first change, so "now"
+ * is "as created". Without it the dispatcher would build the body when it
+ * gets to the event, often after the verdict (it is woken by it), and
+ * customer.created would say APPROVED. A dispatcher holding the event
+ * (FOR UPDATE) is reading the row as it is now too; this UPDATE waits for
+ * it and then matches nothing. */
+static int freeze_created(PGconn *conn, cc_kycd_t *d, const cc_job_t *job)
+{
+    char *data = cc_customer_json(conn, d->cfg, job->customer_id);
+    const char *vals[2] = { job->customer_id, data };
+    int rc;
+
+    if (data == NULL) {
+        return -1;
+    }
+    rc = tx_exec(conn, "freeze customer.created",
+                 "UPDATE outbox_events SET data = $2"
+                 " WHERE customer_id = $1::uuid"
+                 " AND event = 'customer.created'"
+                 " AND data IS NULL AND dispatched_at IS NULL",
+                 2, vals, NULL);
+    free(data);
+    return rc;
+}
+
 int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const cc_verdict_t *v, int enroll_next)
 {
@@ -158,14 +185,15 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                     job->id);
         return 0;
     }
-    if (tx_exec(conn, "update customer",
-                "UPDATE customers SET kyc_status = $2, kyc_reason = $3,"
-                " kyc_reason_message = $4,"
-                " enrollment_status = CASE WHEN $5::boolean THEN 'PENDING'"
-                "   ELSE enrollment_status END,"
-                " updated_at = clock_timestamp() WHERE id = $1::uuid",
-                5, cv, &n)
-            != 0
+    if (freeze_created(conn, d, job) != 0
+        || tx_exec(conn, "update customer",
+                   "UPDATE customers SET kyc_status = $2, kyc_reason = $3,"
+                   " kyc_reason_message = $4,"
+                   " enrollment_status = CASE WHEN $5::boolean"
+                   "   THEN 'PENDING' ELSE enrollment_status END,"
+                   " updated_at = clock_timestamp() WHERE id = $1::uuid",
+                   5, cv, &n)
+               != 0
         || insert_event(conn, d, job,
                         strcmp(v->kyc_status, "APPROVED") == 0
                             ? "customer.kyc_approved"

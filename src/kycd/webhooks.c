@@ -7,7 +7,9 @@
  *    becomes one webhook_deliveries row holding the frozen body
  *    {"id", "event", "created_at", "data"}. A company without a webhook
  *    URL gets no delivery. data is the snapshot committed with the
- *    outcome, or for customer.created the customer as at dispatch.
+ *    outcome; for customer.created it is the customer as created, frozen
+ *    by the verdict's transaction (jobs.c), or read here when the event
+ *    is dispatched before any verdict (the row is then still as created).
  * 2. Deliveries: a due row is leased (so two daemons do not send it at
  *    the same moment), POSTed with X-Cartevo-Event-Id and
  *    X-Cartevo-Signature: t=<now>,v1=HMAC-SHA256(secret, "<t>." + body),

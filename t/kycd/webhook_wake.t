@@ -2,7 +2,8 @@
 # delivering at that moment: with a 30 s poll interval, the enrollment
 # outcome (committed while customer.created and kyc_approved are still
 # being delivered to a slow receiver) must go out within seconds, not at
-# the next poll.
+# the next poll. And customer.created, dispatched after the verdict, still
+# shows the customer as created.
 use strict;
 use warnings;
 use Test::More;
@@ -12,7 +13,7 @@ use Cartevo::Kycd;
 use JSON::PP ();
 use Time::HiRes ();
 
-plan tests => 3;
+plan tests => 4;
 
 my $hook = stub_server(sub { Time::HiRes::sleep(1); HTTP::Response->new(200) });
 my $issuer = stub_server(sub {
@@ -48,5 +49,13 @@ ok(wait_until(sub {
 }, 12), 'three events delivered without waiting for the poll');
 is_deeply([sort @events], [qw(customer.created customer.enrolled customer.kyc_approved)],
           'created, approved, enrolled');
+# customer.created was dispatched only after the outcomes had committed
+# (the dispatcher was asleep), yet it describes the customer as created.
+my ($created) = grep { $_->{event} eq 'customer.created' }
+    map { JSON::PP::decode_json($_->{body}) } stub_requests($hook);
+my $cd = $created ? $created->{data} : {};
+is_deeply([@$cd{qw(id kyc_status kyc_reason enrollment_status issuer_customer_id)}],
+          [$id, 'PENDING', undef, 'NOT_ENROLLED', undef],
+          'customer.created carries the customer as created');
 is(stop_daemon($k), 0, 'clean exit');
 start_main();

@@ -5,9 +5,9 @@
  * while still root, then privileges are dropped to the service user, and
  * only then are threads started. Signals are blocked in every thread and
  * taken synchronously here with sigtimedwait, which also paces the sweep
- * for due jobs. SIGTERM stops accepting pokes, lets each worker finish
- * the job it holds, and releases any lease still held, so another daemon
- * (or the next start) picks the work up at once.
+ * for due jobs. SIGTERM stops accepting pokes (the socket goes at once),
+ * lets each worker finish the job it holds, and releases any lease still
+ * held, so another daemon (or the next start) picks the work up at once.
  */
 #include "kycd.h"
 
@@ -350,6 +350,12 @@ int main(int argc, char **argv)
     apr_thread_cond_broadcast(d->wh_cond);
     apr_thread_mutex_unlock(d->wh_mutex);
     apr_thread_join(&rv, listener);
+    /* Stop listening before the drain, not after: pokes fail fast instead
+     * of queueing unread, a replacement can start on the path meanwhile,
+     * and the unlink cannot remove the replacement's socket (the path is
+     * still ours while it is bound and listening). */
+    unlink(cfg->socket_path);
+    close(d->listen_fd);
     for (i = 0; i < cfg->workers; i++) {
         apr_thread_join(&rv, workers[i]);
     }
@@ -360,8 +366,6 @@ int main(int argc, char **argv)
         cc_jobs_release_all(conn, d);
         PQfinish(conn);
     }
-    close(d->listen_fd);
-    unlink(cfg->socket_path); /* best effort: the next start replaces it */
     cc_kycd_log(CC_LOG_INFO, "stopped");
     curl_global_cleanup();
     apr_pool_destroy(pool);

@@ -23,10 +23,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 64
 #define CONN_TIMEOUT_MS 1000
+
+/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
+ * (apr_time_now) stretch or vanish when the clock is stepped. */
+static apr_time_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int fill_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -178,7 +189,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
         conns[i].fd = -1;
     }
     while (!d->stopping) {
-        apr_time_t now = apr_time_now();
+        apr_time_t now = mono_us();
         int idx[MAX_CONNS + 1];
 
         n = 0;
@@ -219,7 +230,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
                 }
                 conns[i].fd = fd;
                 conns[i].len = 0;
-                conns[i].deadline = apr_time_now()
+                conns[i].deadline = mono_us()
                                     + apr_time_from_msec(CONN_TIMEOUT_MS);
                 conn_read(d, &conns[i]);
             }

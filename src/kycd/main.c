@@ -35,6 +35,16 @@
 
 #define QUEUE_CAPACITY 4096
 
+/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
+ * (apr_time_now) stretch or vanish when the clock is stepped. */
+static apr_time_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 static int log_to_syslog;
 static int log_debug;
 
@@ -321,16 +331,16 @@ int main(int argc, char **argv)
 
     /* The start-up sweep: whatever a previous run left behind. */
     sweep_now(d);
-    next_sweep = apr_time_now()
+    next_sweep = mono_us()
                  + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
     while (!d->stopping) {
-        apr_interval_time_t left = next_sweep - apr_time_now();
+        apr_interval_time_t left = next_sweep - mono_us();
         struct timespec ts;
         int sig;
 
         if (left <= 0) {
             sweep_now(d);
-            next_sweep = apr_time_now()
+            next_sweep = mono_us()
                          + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
             continue;
         }

@@ -21,13 +21,12 @@
 #ifndef KYCD_H
 #define KYCD_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 
 #include <apr_pools.h>
 #include <apr_queue.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <libpq-fe.h>
 
@@ -99,9 +98,11 @@ typedef struct {
     char *issuer_api_key;
     int listen_fd;
     volatile sig_atomic_t stopping;
-    /* wakes the webhook dispatcher early (after an outcome commit) */
-    apr_thread_mutex_t *wh_mutex;
-    apr_thread_cond_t *wh_cond;
+    /* wakes the webhook dispatcher early (after an outcome commit); plain
+     * pthreads because the condition waits on CLOCK_MONOTONIC (APR's
+     * timed wait is on the wall clock, which can be stepped back) */
+    pthread_mutex_t wh_mutex;
+    pthread_cond_t wh_cond;
     int wh_kicked;
 } cc_kycd_t;
 

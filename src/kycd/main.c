@@ -90,21 +90,34 @@ void cc_kycd_enqueue(cc_kycd_t *d, long long job_id)
 
 void cc_kycd_webhooks_kick(cc_kycd_t *d)
 {
-    apr_thread_mutex_lock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
     d->wh_kicked = 1;
-    apr_thread_cond_broadcast(d->wh_cond);
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_cond_broadcast(&d->wh_cond);
+    pthread_mutex_unlock(&d->wh_mutex);
+}
+
+/* Waits on wh_cond (wh_mutex held) for up to seconds of CLOCK_MONOTONIC,
+ * the clock the condition was created with. */
+static void wh_timedwait(cc_kycd_t *d, double seconds)
+{
+    struct timespec ts;
+    long long ns;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ns = (long long)ts.tv_nsec + (long long)(seconds * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_cond_timedwait(&d->wh_cond, &d->wh_mutex, &ts);
 }
 
 int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds)
 {
-    apr_thread_mutex_lock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
     if (!d->stopping && !d->wh_kicked) {
-        apr_thread_cond_timedwait(d->wh_cond, d->wh_mutex,
-                                  (apr_interval_time_t)(seconds * 1e6));
+        wh_timedwait(d, seconds);
     }
     d->wh_kicked = 0;
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_mutex_unlock(&d->wh_mutex);
     return d->stopping;
 }
 
@@ -112,12 +125,11 @@ int cc_kycd_nap(cc_kycd_t *d, double seconds)
 {
     /* The same condition (shutdown broadcasts it), but wh_kicked is left
      * alone: a kick consumed here would be lost to the dispatcher. */
-    apr_thread_mutex_lock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
     if (!d->stopping) {
-        apr_thread_cond_timedwait(d->wh_cond, d->wh_mutex,
-                                  (apr_interval_time_t)(seconds * 1e6));
+        wh_timedwait(d, seconds);
     }
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_mutex_unlock(&d->wh_mutex);
     return d->stopping;
 }
 
@@ -233,6 +245,7 @@ int main(int argc, char **argv)
     apr_thread_t **workers, *listener, *webhooks, *sweeper;
     apr_threadattr_t *attr;
     apr_status_t rv;
+    pthread_condattr_t cattr;
     sigset_t set;
     char host[64], rnd[9];
     int i, rc;
@@ -300,14 +313,15 @@ int main(int argc, char **argv)
 
     if ((rv = apr_queue_create(&d->queue, QUEUE_CAPACITY, pool))
             != APR_SUCCESS
-        || (rv = apr_thread_mutex_create(&d->wh_mutex,
-                                         APR_THREAD_MUTEX_DEFAULT, pool))
-               != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&d->wh_cond, pool)) != APR_SUCCESS
-        || (rv = apr_threadattr_create(&attr, pool)) != APR_SUCCESS) {
+        || (rv = apr_threadattr_create(&attr, pool)) != APR_SUCCESS
+        || (rv = pthread_condattr_init(&cattr)) != 0
+        || (rv = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC)) != 0
+        || (rv = pthread_cond_init(&d->wh_cond, &cattr)) != 0
+        || (rv = pthread_mutex_init(&d->wh_mutex, NULL)) != 0) {
         cc_kycd_log(CC_LOG_ERR, "cannot create queue or locks (%d)", rv);
         return 1;
     }
+    pthread_condattr_destroy(&cattr);
     workers = apr_pcalloc(pool, sizeof(*workers) * (size_t)cfg->workers);
     for (i = 0; i < cfg->workers; i++) {
         if (apr_thread_create(&workers[i], attr, cc_worker_thread, d, pool)
@@ -356,9 +370,9 @@ int main(int argc, char **argv)
 
     /* Shutdown: wake everyone, let workers finish what they hold. */
     apr_queue_term(d->queue);
-    apr_thread_mutex_lock(d->wh_mutex);
-    apr_thread_cond_broadcast(d->wh_cond);
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
+    pthread_cond_broadcast(&d->wh_cond);
+    pthread_mutex_unlock(&d->wh_mutex);
     apr_thread_join(&rv, listener);
     /* Stop listening before the drain, not after: pokes fail fast instead
      * of queueing unread, a replacement can start on the path meanwhile,

@@ -123,6 +123,12 @@ static int dispatch_batch(PGconn *conn, cc_kycd_t *d)
                 }
                 PQclear(r);
             }
+            else {
+                /* Marked dispatched below all the same (a row that can
+                 * never be built must not block the outbox), so say so. */
+                cc_kycd_log(CC_LOG_WARN, "event %s: no body (customer "
+                            "gone?), no delivery created", id);
+            }
         }
         {
             const char *v[1] = { id };

@@ -197,6 +197,28 @@ static int drop_privileges(const cc_kycd_cfg_t *cfg)
     return 0;
 }
 
+/* A lease is not renewed while a phase runs, so a lease shorter than a
+ * phase can take lets another worker re-claim a job still in progress:
+ * the outcome stays exactly-once (jobs.c), but the provider is called
+ * again and the first worker's work is thrown away. */
+static void warn_short_lease(const cc_kycd_cfg_t *cfg)
+{
+    double verify = strcmp(cfg->verify_provider, "http") == 0
+                        ? cfg->verify_timeout
+                        : 2.0 * cfg->decode_timeout; /* front and back */
+    double enroll = strcmp(cfg->enroll_provider, "http") == 0
+                        ? cfg->issuer_timeout
+                        : 0;
+    double phase = verify > enroll ? verify : enroll;
+
+    if (cfg->lease_seconds <= phase) {
+        cc_kycd_log(CC_LOG_WARN, "lease_seconds %d is not longer than a "
+                    "job phase may take (%.0f s): running jobs may be "
+                    "re-claimed and their provider calls repeated",
+                    cfg->lease_seconds, phase);
+    }
+}
+
 static int daemonize(void)
 {
     pid_t pid = fork();
@@ -267,6 +289,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     log_debug = cfg->log_debug;
+    warn_short_lease(cfg);
     d = apr_pcalloc(pool, sizeof(*d));
     d->cfg = cfg;
     d->pool = pool;

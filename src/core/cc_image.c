@@ -23,6 +23,9 @@ void cc_image_limits_default(cc_image_limits_t *lim)
     lim->max_pixels = 50000000ULL;
     lim->max_chunk_bytes = 1024 * 1024;
     lim->max_pdf_pages = 20;
+    /* Encoders write about 10 (libjpeg's simple progression: 10 for
+     * colour, 6 for grey); a valid file can have thousands. */
+    lim->max_jpeg_scans = 100;
 }
 
 /* Running sums for the luma mean and standard deviation. */
@@ -70,13 +73,40 @@ typedef struct {
     struct jpeg_error_mgr pub;
     jmp_buf jb;
     int warnings;
+    int too_many_scans;
 } jpeg_err_t;
+
+typedef struct {
+    struct jpeg_progress_mgr pub;
+    int max_scans;
+} jpeg_prog_t;
 
 static void jpeg_fail(j_common_ptr cinfo)
 {
     jpeg_err_t *e = (jpeg_err_t *)cinfo->err;
 
     longjmp(e->jb, 1);
+}
+
+/* Called by libjpeg between units of work, also while a progressive
+ * image's scans are being consumed inside jpeg_start_decompress(): every
+ * scan costs a pass over all blocks, so the scan count is checked as it
+ * grows. A warning already makes the image unreadable (see
+ * jpeg_message()); stopping at once saves the rest of the work, which is
+ * unbounded for bogus progressions that only warn. */
+static void jpeg_progress(j_common_ptr cinfo)
+{
+    jpeg_err_t *e = (jpeg_err_t *)cinfo->err;
+    const jpeg_prog_t *pr = (const jpeg_prog_t *)cinfo->progress;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+
+    if (d->input_scan_number > pr->max_scans) {
+        e->too_many_scans = 1;
+        longjmp(e->jb, 1);
+    }
+    if (e->warnings > 0) {
+        longjmp(e->jb, 1);
+    }
 }
 
 /* libjpeg reports recoverable corruption (a truncated file, bad Huffman
@@ -97,6 +127,7 @@ static int check_jpeg(const unsigned char *buf, size_t len,
 {
     struct jpeg_decompress_struct cinfo;
     jpeg_err_t err;
+    jpeg_prog_t prog;
     JSAMPROW volatile row = NULL;
     luma_acc_t acc;
     volatile int rc = CC_IMAGE_UNREADABLE;
@@ -108,11 +139,24 @@ static int check_jpeg(const unsigned char *buf, size_t len,
     err.pub.error_exit = jpeg_fail;
     err.pub.emit_message = jpeg_message;
     err.warnings = 0;
+    err.too_many_scans = 0;
+    prog.pub.progress_monitor = jpeg_progress;
+    prog.max_scans = lim->max_jpeg_scans > 0 && lim->max_jpeg_scans < 65536
+                         ? (int)lim->max_jpeg_scans
+                         : 65536;
     if (setjmp(err.jb)) {
-        *why = "JPEG decoding failed";
+        if (err.too_many_scans) {
+            *why = "JPEG has too many scans";
+            rc = CC_IMAGE_TOO_LARGE;
+        }
+        else {
+            *why = err.warnings > 0 ? "JPEG data is corrupt or truncated"
+                                    : "JPEG decoding failed";
+        }
         goto done;
     }
     jpeg_create_decompress(&cinfo);
+    cinfo.progress = &prog.pub;
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
         *why = "no JPEG image";

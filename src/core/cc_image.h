@@ -7,7 +7,9 @@
  * with RLIMIT_AS and RLIMIT_CPU (cartevo-kycd's "--check-document" child).
  * The limits below are a second line: they refuse bombs before any pixel
  * is allocated (image dimensions are known from the header; libpng's
- * ancillary chunks are capped by png_set_chunk_malloc_max).
+ * ancillary chunks are capped by png_set_chunk_malloc_max), and a JPEG
+ * whose scan count makes decoding cost far more CPU than its size
+ * suggests (libjpeg-turbo's advice: cap the scans of untrusted input).
  */
 #ifndef CC_IMAGE_H
 #define CC_IMAGE_H
@@ -23,6 +25,7 @@ typedef struct {
     uint64_t max_pixels;    /* width * height, default 50 000 000 */
     size_t max_chunk_bytes; /* PNG ancillary chunk after inflate, 1 MiB */
     unsigned max_pdf_pages; /* default 20 */
+    unsigned max_jpeg_scans; /* progressive scans, default 100 */
 } cc_image_limits_t;
 
 void cc_image_limits_default(cc_image_limits_t *lim);

@@ -108,7 +108,10 @@ int ctl_deliveries_list(PGconn *conn, int failed_only)
     return EXIT_OK;
 }
 
-/* Replaying resets the retry window; the id and body stay the same. */
+/* Replaying resets the retry window; the id and body stay the same. A
+ * delivery a daemon is sending right now keeps its lease: clearing it
+ * would drop that attempt's result (its UPDATE is conditional on the
+ * lease) and have the delivery sent again at once. */
 int ctl_deliveries_replay(PGconn *conn, const char *id)
 {
     const char *vals[1] = { id ? id : "0" };
@@ -118,7 +121,10 @@ int ctl_deliveries_replay(PGconn *conn, const char *id)
     res = ctl_db_exec(conn, "cannot replay",
                       "UPDATE webhook_deliveries SET state = 'pending',"
                       " next_attempt_at = now(), window_start = now(),"
-                      " lease_owner = NULL, lease_until = NULL,"
+                      " lease_owner = CASE WHEN lease_until > now()"
+                      "   THEN lease_owner END,"
+                      " lease_until = CASE WHEN lease_until > now()"
+                      "   THEN lease_until END,"
                       " updated_at = now()"
                       " WHERE CASE WHEN $1::bigint = 0 THEN state = 'failed'"
                       "   ELSE id = $1::bigint END RETURNING id",

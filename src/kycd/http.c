@@ -87,6 +87,9 @@ int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
         /* errbuf names hosts and errno text, never request data. */
         snprintf(resp->error, sizeof(resp->error), "%s",
                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        /* A partial body (a timeout mid-answer) is no answer; freeing it
+         * here means callers own a body only when 0 is returned. */
+        cc_http_resp_free(resp);
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(h);

@@ -3,11 +3,14 @@
  *
  * A worker claims a due job (queued and due, or running with an expired
  * lease: its daemon died) with FOR UPDATE SKIP LOCKED, so daemons never
- * wait on or take each other's rows, and stamps it with its owner id and
- * a lease. Every decision is one transaction that first updates the job
- * "WHERE id AND lease_owner = me AND state = 'running' AND phase = ..."
- * and writes nothing else unless that matched: a worker whose lease ran
- * out (and whose job another daemon took) loses the race cleanly. With
+ * wait on or take each other's rows, and stamps it with a lease token of
+ * its own ("<daemon owner>#<claim number>") and a lease. Every decision
+ * is one transaction that first updates the job "WHERE id AND lease_owner
+ * = this claim's token AND state = 'running' AND phase = ..." and writes
+ * nothing else unless that matched: a worker whose lease ran out (and
+ * whose job another daemon, or another worker of this daemon, took) loses
+ * the race cleanly. The token is per claim, not per daemon, because the
+ * re-claim of an expired lease can come from a sibling worker. With
  * the unique (job_id, event) index on outbox_events this is what makes
  * one terminal change and one outcome event per job, however many
  * daemons run and however often provider calls are repeated.
@@ -15,6 +18,8 @@
 #include "kycd.h"
 
 #include "cc_crypto.h"
+
+#include <apr_atomic.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -41,10 +46,12 @@ static const char claim_sql[] =
 int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
                   cc_job_t *job)
 {
-    char idbuf[24], lease[24];
-    const char *vals[3] = { d->owner, idbuf, lease };
+    char idbuf[24], lease[24], token[sizeof(job->lease)];
+    const char *vals[3] = { token, idbuf, lease };
     PGresult *res;
 
+    snprintf(token, sizeof(token), "%s#%u", d->owner,
+             apr_atomic_inc32(&d->claims) + 1);
     snprintf(idbuf, sizeof(idbuf), "%lld", job_id);
     snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
     res = cc_db_exec(conn, "claim job", claim_sql, 3, vals);
@@ -57,6 +64,7 @@ int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
     }
     memset(job, 0, sizeof(*job));
     job->id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(job->lease, sizeof(job->lease), "%s", token);
     snprintf(job->customer_id, sizeof(job->customer_id), "%s",
              PQgetvalue(res, 0, 1));
     snprintf(job->company_id, sizeof(job->company_id), "%s",
@@ -114,11 +122,38 @@ static int insert_event(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     return rc;
 }
 
+/* Freezes customer.created's data as the customer is now, inside the
+ * verification transaction and before its customer update: only the
+ * daemon ever changes a customer, and this is its first change, so "now"
+ * is "as created". Without it the dispatcher would build the body when it
+ * gets to the event, often after the verdict (it is woken by it), and
+ * customer.created would say APPROVED. A dispatcher holding the event
+ * (FOR UPDATE) is reading the row as it is now too; this UPDATE waits for
+ * it and then matches nothing. */
+static int freeze_created(PGconn *conn, cc_kycd_t *d, const cc_job_t *job)
+{
+    char *data = cc_customer_json(conn, d->cfg, job->customer_id);
+    const char *vals[2] = { job->customer_id, data };
+    int rc;
+
+    if (data == NULL) {
+        return -1;
+    }
+    rc = tx_exec(conn, "freeze customer.created",
+                 "UPDATE outbox_events SET data = $2"
+                 " WHERE customer_id = $1::uuid"
+                 " AND event = 'customer.created'"
+                 " AND data IS NULL AND dispatched_at IS NULL",
+                 2, vals, NULL);
+    free(data);
+    return rc;
+}
+
 int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const cc_verdict_t *v, int enroll_next)
 {
     char jid[24], lease[24];
-    const char *jv[4] = { jid, d->owner, enroll_next ? "t" : "f", lease };
+    const char *jv[4] = { jid, job->lease, enroll_next ? "t" : "f", lease };
     const char *cv[5] = { job->customer_id, v->kyc_status, v->reason,
                           v->message, enroll_next ? "t" : "f" };
     long n = 0;
@@ -150,14 +185,15 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                     job->id);
         return 0;
     }
-    if (tx_exec(conn, "update customer",
-                "UPDATE customers SET kyc_status = $2, kyc_reason = $3,"
-                " kyc_reason_message = $4,"
-                " enrollment_status = CASE WHEN $5::boolean THEN 'PENDING'"
-                "   ELSE enrollment_status END,"
-                " updated_at = clock_timestamp() WHERE id = $1::uuid",
-                5, cv, &n)
-            != 0
+    if (freeze_created(conn, d, job) != 0
+        || tx_exec(conn, "update customer",
+                   "UPDATE customers SET kyc_status = $2, kyc_reason = $3,"
+                   " kyc_reason_message = $4,"
+                   " enrollment_status = CASE WHEN $5::boolean"
+                   "   THEN 'PENDING' ELSE enrollment_status END,"
+                   " updated_at = clock_timestamp() WHERE id = $1::uuid",
+                   5, cv, &n)
+               != 0
         || insert_event(conn, d, job,
                         strcmp(v->kyc_status, "APPROVED") == 0
                             ? "customer.kyc_approved"
@@ -176,7 +212,7 @@ int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const char *issuer_id, const char *why)
 {
     char jid[24];
-    const char *jv[3] = { jid, d->owner, issuer_id ? NULL : why };
+    const char *jv[3] = { jid, job->lease, issuer_id ? NULL : why };
     const char *cv[3] = { job->customer_id, issuer_id ? "ENROLLED" : "FAILED",
                           issuer_id };
     long n = 0;
@@ -224,7 +260,7 @@ int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                   const char *why)
 {
     char jid[24], maxa[16], delay[32];
-    const char *vals[5] = { jid, d->owner, maxa, delay, why };
+    const char *vals[5] = { jid, job->lease, maxa, delay, why };
     double secs = d->cfg->retry_base * pow(2.0, job->attempts - 1);
     PGresult *res;
 
@@ -262,21 +298,29 @@ int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                         ? "no attempts left, job failed"
                         : "will retry");
     }
+    else {
+        cc_kycd_log(CC_LOG_WARN, "job %lld attempt %d: %s; lease lost, "
+                    "left to its new holder", job->id, job->attempts, why);
+    }
     PQclear(res);
     return 0;
 }
 
 void cc_jobs_release_all(PGconn *conn, cc_kycd_t *d)
 {
-    const char *vals[1] = { d->owner };
-    PGresult *res = cc_db_exec(conn, "release leases",
-                               "UPDATE kyc_jobs SET state = 'queued',"
-                               " lease_owner = NULL, lease_until = NULL,"
-                               " next_attempt_at = now(),"
-                               " updated_at = clock_timestamp()"
-                               " WHERE lease_owner = $1"
-                               " AND state = 'running'",
-                               1, vals);
+    char prefix[sizeof(d->owner) + 1];
+    const char *vals[1] = { prefix };
+    PGresult *res;
+
+    snprintf(prefix, sizeof(prefix), "%s#", d->owner);
+    res = cc_db_exec(conn, "release leases",
+                     "UPDATE kyc_jobs SET state = 'queued',"
+                     " lease_owner = NULL, lease_until = NULL,"
+                     " next_attempt_at = now(),"
+                     " updated_at = clock_timestamp()"
+                     " WHERE left(lease_owner, length($1)) = $1"
+                     " AND state = 'running'",
+                     1, vals);
 
     if (res != NULL) {
         if (cc_db_affected(res) > 0) {

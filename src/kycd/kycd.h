@@ -21,13 +21,12 @@
 #ifndef KYCD_H
 #define KYCD_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 
 #include <apr_pools.h>
 #include <apr_queue.h>
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
 #include <libpq-fe.h>
 
@@ -93,14 +92,17 @@ typedef struct {
     cc_kycd_cfg_t *cfg;
     apr_pool_t *pool;
     apr_queue_t *queue;
-    char owner[128];     /* lease owner: host:pid:random */
+    char owner[128];     /* this daemon: host:pid:random */
+    volatile apr_uint32_t claims; /* numbers each claim's lease token */
     char *verify_api_key; /* read before dropping privileges */
     char *issuer_api_key;
     int listen_fd;
     volatile sig_atomic_t stopping;
-    /* wakes the webhook dispatcher early (after an outcome commit) */
-    apr_thread_mutex_t *wh_mutex;
-    apr_thread_cond_t *wh_cond;
+    /* wakes the webhook dispatcher early (after an outcome commit); plain
+     * pthreads because the condition waits on CLOCK_MONOTONIC (APR's
+     * timed wait is on the wall clock, which can be stepped back) */
+    pthread_mutex_t wh_mutex;
+    pthread_cond_t wh_cond;
     int wh_kicked;
 } cc_kycd_t;
 
@@ -161,6 +163,10 @@ void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data);
 
 typedef struct {
     long long id;
+    /* This claim's lease token, "<owner>#<n>": unique per claim, not per
+     * daemon, so a worker whose lease ran out cannot act on a claim that
+     * another worker of the same daemon has since made. */
+    char lease[160];
     char customer_id[37];
     char company_id[37];
     int enroll;       /* the request asked for enrollment */
@@ -168,8 +174,9 @@ typedef struct {
     int attempts;
 } cc_job_t;
 
-/* Claims job_id (0: any due job) for d->owner with a lease. Returns 1 and
- * fills *job, 0 when nothing was claimable, -1 on a database error. */
+/* Claims job_id (0: any due job) with a lease under a new token (job->lease).
+ * Returns 1 and fills *job, 0 when nothing was claimable, -1 on a database
+ * error. */
 int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
                   cc_job_t *job);
 
@@ -179,7 +186,7 @@ typedef struct {
     const char *message;
 } cc_verdict_t;
 
-/* Commits the verification outcome if d->owner still holds the lease:
+/* Commits the verification outcome if job->lease still holds the job:
  * customer kyc_* fields, the outcome outbox event, and the job either done
  * or moved to the enroll phase (enroll_next). Returns 1 when committed, 0
  * when the lease was lost (nothing written), -1 on error. */
@@ -197,7 +204,8 @@ int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
 int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                   const char *why);
 
-/* Releases every job still leased by d->owner (shutdown). */
+/* Releases every job still leased under one of d->owner's tokens
+ * (shutdown). */
 void cc_jobs_release_all(PGconn *conn, cc_kycd_t *d);
 
 /* ---- customers (customer.c) -------------------------------------------- */
@@ -261,7 +269,9 @@ typedef struct {
 
 /* POSTs body with the given extra header lines (NULL-terminated array),
  * TLS verified, connect and total timeouts, no redirects, response body
- * capped at max_body bytes. Returns 0 when an HTTP status was received. */
+ * capped at max_body bytes. Returns 0 when an HTTP status was received
+ * (then cc_http_resp_free() the response), or -1 with resp->error set and
+ * nothing to free. */
 int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
                  const char *const *headers, const char *body, size_t len,
                  double timeout, size_t max_body, cc_http_resp_t *resp);
@@ -272,8 +282,14 @@ void cc_http_resp_free(cc_http_resp_t *resp);
 void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data);
 void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data);
 
-/* Sleeps up to seconds, returning early (non-zero) when stopping. */
+/* Sleeps up to seconds, returning early when stopping (non-zero) and
+ * possibly on a kick meant for the dispatcher, which it leaves pending. */
 int cc_kycd_nap(cc_kycd_t *d, double seconds);
+
+/* The dispatcher's sleep: returns at once if a kick is pending, else up
+ * to seconds or until a kick or stop; consumes the kick. Only the webhook
+ * thread may call it (a second consumer would steal its wake-ups). */
+int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds);
 
 /* Reads a small secret file (API key) without its trailing newline;
  * malloc'd string, or NULL after logging. */

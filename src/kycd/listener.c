@@ -15,6 +15,7 @@
 #include <apr_time.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -22,10 +23,21 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_CONNS 64
 #define CONN_TIMEOUT_MS 1000
+
+/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
+ * (apr_time_now) stretch or vanish when the clock is stepped. */
+static apr_time_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int fill_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -42,6 +54,7 @@ int cc_listener_open(const cc_kycd_cfg_t *cfg)
 {
     struct sockaddr_un sa;
     const char *gname = cfg->socket_group ? cfg->socket_group : cfg->group;
+    struct stat st;
     mode_t old;
     int fd, probe, rc;
 
@@ -49,19 +62,27 @@ int cc_listener_open(const cc_kycd_cfg_t *cfg)
         cc_kycd_log(CC_LOG_ERR, "socket path too long: %s", cfg->socket_path);
         return -1;
     }
-    /* A live daemon on this path must not be displaced; a stale file from
-     * a crash (kill -9) is removed. */
-    probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe >= 0) {
-        rc = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
-        close(probe);
-        if (rc == 0) {
-            cc_kycd_log(CC_LOG_ERR, "another daemon listens on %s",
+    /* A live daemon on this path must not be displaced; a stale socket
+     * from a crash (kill -9) is removed. Anything else there is a
+     * misconfiguration that root must not delete. */
+    if (lstat(cfg->socket_path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            cc_kycd_log(CC_LOG_ERR, "%s exists and is not a socket",
                         cfg->socket_path);
             return -1;
         }
+        probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (probe >= 0) {
+            rc = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
+            close(probe);
+            if (rc == 0) {
+                cc_kycd_log(CC_LOG_ERR, "another daemon listens on %s",
+                            cfg->socket_path);
+                return -1;
+            }
+        }
+        unlink(cfg->socket_path);
     }
-    unlink(cfg->socket_path);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         cc_kycd_log(CC_LOG_ERR, "socket: %s", strerror(errno));
@@ -76,10 +97,16 @@ int cc_listener_open(const cc_kycd_cfg_t *cfg)
         close(fd);
         return -1;
     }
+    /* By path, as root, in a directory the service user may write: never
+     * through a symlink swapped in after bind(), or root would hand some
+     * other file to the group with mode 0660. */
     if (gname != NULL) {
         struct group *gr = getgrnam(gname);
 
-        if (gr == NULL || chown(cfg->socket_path, (uid_t)-1, gr->gr_gid) != 0) {
+        if (gr == NULL
+            || fchownat(AT_FDCWD, cfg->socket_path, (uid_t)-1, gr->gr_gid,
+                        AT_SYMLINK_NOFOLLOW)
+                   != 0) {
             cc_kycd_log(CC_LOG_ERR, "cannot give %s to group %s: %s",
                         cfg->socket_path, gname,
                         gr ? strerror(errno) : "no such group");
@@ -87,7 +114,8 @@ int cc_listener_open(const cc_kycd_cfg_t *cfg)
             return -1;
         }
     }
-    if (chmod(cfg->socket_path, 0660) != 0) {
+    if (fchmodat(AT_FDCWD, cfg->socket_path, 0660, AT_SYMLINK_NOFOLLOW)
+        != 0) {
         cc_kycd_log(CC_LOG_ERR, "chmod %s: %s", cfg->socket_path,
                     strerror(errno));
         close(fd);
@@ -161,7 +189,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
         conns[i].fd = -1;
     }
     while (!d->stopping) {
-        apr_time_t now = apr_time_now();
+        apr_time_t now = mono_us();
         int idx[MAX_CONNS + 1];
 
         n = 0;
@@ -202,7 +230,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
                 }
                 conns[i].fd = fd;
                 conns[i].len = 0;
-                conns[i].deadline = apr_time_now()
+                conns[i].deadline = mono_us()
                                     + apr_time_from_msec(CONN_TIMEOUT_MS);
                 conn_read(d, &conns[i]);
             }

@@ -5,9 +5,9 @@
  * while still root, then privileges are dropped to the service user, and
  * only then are threads started. Signals are blocked in every thread and
  * taken synchronously here with sigtimedwait, which also paces the sweep
- * for due jobs. SIGTERM stops accepting pokes, lets each worker finish
- * the job it holds, and releases any lease still held, so another daemon
- * (or the next start) picks the work up at once.
+ * for due jobs. SIGTERM stops accepting pokes (the socket goes at once),
+ * lets each worker finish the job it holds, and releases any lease still
+ * held, so another daemon (or the next start) picks the work up at once.
  */
 #include "kycd.h"
 
@@ -34,6 +34,16 @@
 #include "cc_crypto.h"
 
 #define QUEUE_CAPACITY 4096
+
+/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
+ * (apr_time_now) stretch or vanish when the clock is stepped. */
+static apr_time_t mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (apr_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int log_to_syslog;
 static int log_debug;
@@ -80,21 +90,46 @@ void cc_kycd_enqueue(cc_kycd_t *d, long long job_id)
 
 void cc_kycd_webhooks_kick(cc_kycd_t *d)
 {
-    apr_thread_mutex_lock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
     d->wh_kicked = 1;
-    apr_thread_cond_broadcast(d->wh_cond);
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_cond_broadcast(&d->wh_cond);
+    pthread_mutex_unlock(&d->wh_mutex);
+}
+
+/* Waits on wh_cond (wh_mutex held) for up to seconds of CLOCK_MONOTONIC,
+ * the clock the condition was created with. */
+static void wh_timedwait(cc_kycd_t *d, double seconds)
+{
+    struct timespec ts;
+    long long ns;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ns = (long long)ts.tv_nsec + (long long)(seconds * 1e9);
+    ts.tv_sec += (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_cond_timedwait(&d->wh_cond, &d->wh_mutex, &ts);
+}
+
+int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds)
+{
+    pthread_mutex_lock(&d->wh_mutex);
+    if (!d->stopping && !d->wh_kicked) {
+        wh_timedwait(d, seconds);
+    }
+    d->wh_kicked = 0;
+    pthread_mutex_unlock(&d->wh_mutex);
+    return d->stopping;
 }
 
 int cc_kycd_nap(cc_kycd_t *d, double seconds)
 {
-    apr_thread_mutex_lock(d->wh_mutex);
-    if (!d->stopping && !d->wh_kicked) {
-        apr_thread_cond_timedwait(d->wh_cond, d->wh_mutex,
-                                  (apr_interval_time_t)(seconds * 1e6));
+    /* The same condition (shutdown broadcasts it), but wh_kicked is left
+     * alone: a kick consumed here would be lost to the dispatcher. */
+    pthread_mutex_lock(&d->wh_mutex);
+    if (!d->stopping) {
+        wh_timedwait(d, seconds);
     }
-    d->wh_kicked = 0;
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_mutex_unlock(&d->wh_mutex);
     return d->stopping;
 }
 
@@ -162,6 +197,28 @@ static int drop_privileges(const cc_kycd_cfg_t *cfg)
     return 0;
 }
 
+/* A lease is not renewed while a phase runs, so a lease shorter than a
+ * phase can take lets another worker re-claim a job still in progress:
+ * the outcome stays exactly-once (jobs.c), but the provider is called
+ * again and the first worker's work is thrown away. */
+static void warn_short_lease(const cc_kycd_cfg_t *cfg)
+{
+    double verify = strcmp(cfg->verify_provider, "http") == 0
+                        ? cfg->verify_timeout
+                        : 2.0 * cfg->decode_timeout; /* front and back */
+    double enroll = strcmp(cfg->enroll_provider, "http") == 0
+                        ? cfg->issuer_timeout
+                        : 0;
+    double phase = verify > enroll ? verify : enroll;
+
+    if (cfg->lease_seconds <= phase) {
+        cc_kycd_log(CC_LOG_WARN, "lease_seconds %d is not longer than a "
+                    "job phase may take (%.0f s): running jobs may be "
+                    "re-claimed and their provider calls repeated",
+                    cfg->lease_seconds, phase);
+    }
+}
+
 static int daemonize(void)
 {
     pid_t pid = fork();
@@ -210,6 +267,7 @@ int main(int argc, char **argv)
     apr_thread_t **workers, *listener, *webhooks, *sweeper;
     apr_threadattr_t *attr;
     apr_status_t rv;
+    pthread_condattr_t cattr;
     sigset_t set;
     char host[64], rnd[9];
     int i, rc;
@@ -231,6 +289,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     log_debug = cfg->log_debug;
+    warn_short_lease(cfg);
     d = apr_pcalloc(pool, sizeof(*d));
     d->cfg = cfg;
     d->pool = pool;
@@ -277,14 +336,15 @@ int main(int argc, char **argv)
 
     if ((rv = apr_queue_create(&d->queue, QUEUE_CAPACITY, pool))
             != APR_SUCCESS
-        || (rv = apr_thread_mutex_create(&d->wh_mutex,
-                                         APR_THREAD_MUTEX_DEFAULT, pool))
-               != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&d->wh_cond, pool)) != APR_SUCCESS
-        || (rv = apr_threadattr_create(&attr, pool)) != APR_SUCCESS) {
+        || (rv = apr_threadattr_create(&attr, pool)) != APR_SUCCESS
+        || (rv = pthread_condattr_init(&cattr)) != 0
+        || (rv = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC)) != 0
+        || (rv = pthread_cond_init(&d->wh_cond, &cattr)) != 0
+        || (rv = pthread_mutex_init(&d->wh_mutex, NULL)) != 0) {
         cc_kycd_log(CC_LOG_ERR, "cannot create queue or locks (%d)", rv);
         return 1;
     }
+    pthread_condattr_destroy(&cattr);
     workers = apr_pcalloc(pool, sizeof(*workers) * (size_t)cfg->workers);
     for (i = 0; i < cfg->workers; i++) {
         if (apr_thread_create(&workers[i], attr, cc_worker_thread, d, pool)
@@ -308,16 +368,16 @@ int main(int argc, char **argv)
 
     /* The start-up sweep: whatever a previous run left behind. */
     sweep_now(d);
-    next_sweep = apr_time_now()
+    next_sweep = mono_us()
                  + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
     while (!d->stopping) {
-        apr_interval_time_t left = next_sweep - apr_time_now();
+        apr_interval_time_t left = next_sweep - mono_us();
         struct timespec ts;
         int sig;
 
         if (left <= 0) {
             sweep_now(d);
-            next_sweep = apr_time_now()
+            next_sweep = mono_us()
                          + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
             continue;
         }
@@ -333,10 +393,16 @@ int main(int argc, char **argv)
 
     /* Shutdown: wake everyone, let workers finish what they hold. */
     apr_queue_term(d->queue);
-    apr_thread_mutex_lock(d->wh_mutex);
-    apr_thread_cond_broadcast(d->wh_cond);
-    apr_thread_mutex_unlock(d->wh_mutex);
+    pthread_mutex_lock(&d->wh_mutex);
+    pthread_cond_broadcast(&d->wh_cond);
+    pthread_mutex_unlock(&d->wh_mutex);
     apr_thread_join(&rv, listener);
+    /* Stop listening before the drain, not after: pokes fail fast instead
+     * of queueing unread, a replacement can start on the path meanwhile,
+     * and the unlink cannot remove the replacement's socket (the path is
+     * still ours while it is bound and listening). */
+    unlink(cfg->socket_path);
+    close(d->listen_fd);
     for (i = 0; i < cfg->workers; i++) {
         apr_thread_join(&rv, workers[i]);
     }
@@ -347,8 +413,6 @@ int main(int argc, char **argv)
         cc_jobs_release_all(conn, d);
         PQfinish(conn);
     }
-    close(d->listen_fd);
-    unlink(cfg->socket_path); /* best effort: the next start replaces it */
     cc_kycd_log(CC_LOG_INFO, "stopped");
     curl_global_cleanup();
     apr_pool_destroy(pool);

@@ -148,6 +148,11 @@ int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
         json_object_array_add(arr, o);
     }
     body = cc_json_string(req, NULL);
+    if (body == NULL) {
+        json_object_put(req);
+        *why = "cannot build the verifier request";
+        return CC_VERIFY_RETRY;
+    }
     hdrs[0] = "Content-Type: application/json";
     hdrs[1] = d->verify_api_key
                   ? apr_pstrcat(p, "Authorization: Bearer ", d->verify_api_key,

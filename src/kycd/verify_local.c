@@ -167,7 +167,9 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     const char *type = type_arg(doc->mime_type);
     char *argv[7];
     posix_spawn_file_actions_t fa;
-    int pipefd[2] = { -1, -1 }, fd, status = 0;
+    posix_spawnattr_t sa;
+    sigset_t none, dfl;
+    int pipefd[2] = { -1, -1 }, fd, status = 0, reaped = 0;
     size_t olen = 0;
     pid_t pid;
     double deadline;
@@ -206,10 +208,22 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     posix_spawn_file_actions_adddup2(&fa, fd, 0);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    /* The daemon's threads block SIGTERM, SIGINT and SIGHUP (main.c takes
+     * them with sigtimedwait) and ignore SIGPIPE; a decoder inheriting
+     * that would shrug off a service stop's SIGTERM. */
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    posix_spawnattr_init(&sa);
+    posix_spawnattr_setsigmask(&sa, &none);
+    posix_spawnattr_setsigdefault(&sa, &dfl);
+    posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK
+                                      | POSIX_SPAWN_SETSIGDEF);
     /* /proc/self/exe: exactly this binary, wherever it was started from. */
-    if (posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ) != 0) {
+    if (posix_spawn(&pid, "/proc/self/exe", &fa, &sa, argv, environ) != 0) {
         pid = -1;
     }
+    posix_spawnattr_destroy(&sa);
     posix_spawn_file_actions_destroy(&fa);
     close(fd);
     close(pipefd[1]);
@@ -247,7 +261,25 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     }
     close(pipefd[0]);
     out[olen] = '\0';
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    /* The end of its output is not the child's exit: a decoder that
+     * closed stdout (or filled our buffer) and kept running must not hold
+     * this worker past the wall-clock limit either. */
+    while (c->why[0] == '\0') {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        struct timespec tick = { 0, 5000000 };
+
+        if (r == pid || (r < 0 && errno != EINTR)) {
+            reaped = r == pid;
+            break;
+        }
+        if (mono_now() >= deadline) {
+            kill(pid, SIGKILL);
+            snprintf(c->why, sizeof(c->why), "decoder timed out");
+            break;
+        }
+        nanosleep(&tick, NULL);
+    }
+    while (!reaped && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (c->why[0] != '\0') {
         return; /* timed out: not readable within our limits */

@@ -7,7 +7,9 @@
  *    becomes one webhook_deliveries row holding the frozen body
  *    {"id", "event", "created_at", "data"}. A company without a webhook
  *    URL gets no delivery. data is the snapshot committed with the
- *    outcome, or for customer.created the customer as at dispatch.
+ *    outcome; for customer.created it is the customer as created, frozen
+ *    by the verdict's transaction (jobs.c), or read here when the event
+ *    is dispatched before any verdict (the row is then still as created).
  * 2. Deliveries: a due row is leased (so two daemons do not send it at
  *    the same moment), POSTed with X-Cartevo-Event-Id and
  *    X-Cartevo-Signature: t=<now>,v1=HMAC-SHA256(secret, "<t>." + body),
@@ -120,6 +122,12 @@ static int dispatch_batch(PGconn *conn, cc_kycd_t *d)
                     goto fail;
                 }
                 PQclear(r);
+            }
+            else {
+                /* Marked dispatched below all the same (a row that can
+                 * never be built must not block the outbox), so say so. */
+                cc_kycd_log(CC_LOG_WARN, "event %s: no body (customer "
+                            "gone?), no delivery created", id);
             }
         }
         {
@@ -303,7 +311,7 @@ void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data)
                 apr_pool_clear(p);
             }
         }
-        cc_kycd_nap(d, d->cfg->webhook_poll_interval);
+        cc_kycd_webhooks_wait(d, d->cfg->webhook_poll_interval);
     }
     if (conn) {
         PQfinish(conn);

@@ -2,7 +2,7 @@
  * test_image.c: unit tests of cc_image (full decoding for cartevo-kycd):
  * the demo documents decode with their true size and real structure; a
  * uniform image has zero luma deviation; truncation and corruption are
- * unreadable; dimension bombs are refused before decoding. Fixtures are
+ * unreadable; dimension and scan-count bombs are refused. Fixtures are
  * encoded in memory with libpng's simplified API and libjpeg.
  */
 #include <stdarg.h>
@@ -182,6 +182,83 @@ static void test_noise_jpeg(void **state)
     free(b);
 }
 
+/* A valid grayscale progressive JPEG with 641 scans: DC and each AC
+ * coefficient alone, every bit refined separately. Every scan is one pass
+ * over all blocks however few bytes it has: the CPU cost of decoding grows
+ * with width x height x scans (7000 x 7000 at 641 scans: 10 s here),
+ * while ordinary progressive files have about 10 scans. */
+static unsigned char *jpeg_many_scans(uint32_t w, uint32_t h, int simple,
+                                      size_t *len)
+{
+    static jpeg_scan_info scans[700];
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr e;
+    unsigned char *out = NULL, *row = malloc(w);
+    unsigned long n = 0;
+    int ns = 0, k, al;
+    uint32_t x;
+
+    c.err = jpeg_std_error(&e);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &out, &n);
+    c.image_width = w;
+    c.image_height = h;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    if (simple) {
+        jpeg_simple_progression(&c);
+    }
+    else {
+        for (k = 0; k < 64; k++) {
+            int top = k == 0 ? 10 : 9;
+
+            for (al = top; al >= 0; al--) {
+                scans[ns].comps_in_scan = 1;
+                scans[ns].component_index[0] = 0;
+                scans[ns].Ss = k;
+                scans[ns].Se = k;
+                scans[ns].Ah = al == top ? 0 : al + 1;
+                scans[ns].Al = al;
+                ns++;
+            }
+        }
+        c.scan_info = scans;
+        c.num_scans = ns;
+    }
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < h) {
+        JSAMPROW r[1] = { row };
+
+        for (x = 0; x < w; x++) {
+            row[x] = (unsigned char)(x ^ c.next_scanline);
+        }
+        jpeg_write_scanlines(&c, r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    free(row);
+    *len = n;
+    return out;
+}
+
+static void test_scan_bomb_refused(void **state)
+{
+    cc_image_stats_t st;
+    const char *why;
+    size_t len;
+    unsigned char *b = jpeg_many_scans(64, 64, 1, &len);
+
+    (void)state;
+    assert_int_equal(cc_image_check(b, len, CC_DOC_JPEG, NULL, &st, &why),
+                     CC_IMAGE_OK);
+    free(b);
+    b = jpeg_many_scans(64, 64, 0, &len);
+    assert_int_equal(cc_image_check(b, len, CC_DOC_JPEG, NULL, &st, &why),
+                     CC_IMAGE_TOO_LARGE);
+    free(b);
+}
+
 /* Rewrites the IHDR of a valid PNG to claim w x h (CRC fixed). */
 static void png_claim(unsigned char *b, uint32_t w, uint32_t h)
 {
@@ -236,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_uniform_png),
         cmocka_unit_test(test_noise_jpeg),
         cmocka_unit_test(test_bombs_refused),
+        cmocka_unit_test(test_scan_bomb_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

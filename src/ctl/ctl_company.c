@@ -143,21 +143,31 @@ int ctl_company_create(PGconn *conn, const char *name, const char *kyb)
     return rc;
 }
 
+/* Runs a statement that names one company by id ($1) and returns it, or
+ * says the company does not exist; NULL on either failure. */
+static PGresult *one_company(PGconn *conn, const char *what, const char *sql,
+                             int n, const char *const *vals)
+{
+    PGresult *res = ctl_db_exec(conn, what, sql, n, vals, NULL, NULL);
+
+    if (res != NULL && PQntuples(res) != 1) {
+        PQclear(res);
+        fprintf(stderr, "cartevoctl: no company %s\n", vals[0]);
+        return NULL;
+    }
+    return res;
+}
+
 int ctl_company_kyb(PGconn *conn, const char *id, const char *kyb)
 {
     const char *vals[2] = { id, kyb };
-    PGresult *res;
+    PGresult *res = one_company(
+        conn, "cannot update company",
+        "UPDATE companies SET kyb_status = $2, updated_at = now()"
+        " WHERE id = $1::uuid RETURNING id, kyb_status",
+        2, vals);
 
-    res = ctl_db_exec(conn, "cannot update company",
-                      "UPDATE companies SET kyb_status = $2, updated_at = now()"
-                      " WHERE id = $1::uuid RETURNING id, kyb_status",
-                      2, vals, NULL, NULL);
     if (res == NULL) {
-        return EXIT_FAIL;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        fprintf(stderr, "cartevoctl: no company %s\n", id);
         return EXIT_FAIL;
     }
     printf("company_id=%s\nkyb_status=%s\n", PQgetvalue(res, 0, 0),
@@ -169,18 +179,12 @@ int ctl_company_kyb(PGconn *conn, const char *id, const char *kyb)
 int ctl_company_show(PGconn *conn, const char *id)
 {
     const char *vals[1] = { id };
-    PGresult *res;
+    PGresult *res = one_company(conn, "cannot read company",
+                                "SELECT id, name, kyb_status FROM companies"
+                                " WHERE id = $1::uuid",
+                                1, vals);
 
-    res = ctl_db_exec(conn, "cannot read company",
-                      "SELECT id, name, kyb_status FROM companies"
-                      " WHERE id = $1::uuid",
-                      1, vals, NULL, NULL);
     if (res == NULL) {
-        return EXIT_FAIL;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        fprintf(stderr, "cartevoctl: no company %s\n", id);
         return EXIT_FAIL;
     }
     printf("company_id=%s\nname=%s\nkyb_status=%s\n", PQgetvalue(res, 0, 0),

@@ -50,7 +50,7 @@ typedef struct {
 } cc_dir_cfg_t;
 
 #define CC_DEFAULT_DOC_DIR "/var/lib/cartevo/documents"
-#define CC_DEFAULT_DAEMON_SOCKET "/run/cartevo/kycd.sock"
+#define CC_DEFAULT_DAEMON_SOCKET "/run/cartevo-kycd/kycd.sock"
 #define CC_DEFAULT_DAEMON_TIMEOUT_MS 100
 #define CC_DEFAULT_AUTH_CACHE 30
 #define CC_DEFAULT_MAX_FILE_SIZE ((apr_off_t)10485760)

@@ -64,6 +64,7 @@ static const key_t_ keys[] = {
     K("webhook_backoff_base", T_DBL, webhook_backoff_base, 0.01, 86400),
     K("webhook_backoff_max", T_DBL, webhook_backoff_max, 0.01, 86400),
     K("webhook_retry_window", T_DBL, webhook_retry_window, 0.1, 2592000),
+    K("webhook_workers", T_INT, webhook_workers, 1, 64),
     K("webhook_poll_interval", T_DBL, webhook_poll_interval, 0.01, 3600),
     K("orphan_sweep_interval", T_DBL, orphan_sweep_interval, 0.1, 604800),
     K("orphan_min_age", T_DBL, orphan_min_age, 0, 2592000),
@@ -98,6 +99,9 @@ static void defaults(cc_kycd_cfg_t *c)
     /* Contract: retries for at least 24 hours. */
     c->webhook_retry_window = 86400;
     c->webhook_poll_interval = 1;
+    /* One receiver that hangs until webhook_timeout holds one thread, not
+     * every company's webhooks. */
+    c->webhook_workers = 4;
     c->orphan_sweep_interval = 600;
     /* Longer than any request can take: the shipped RequestReadTimeout
      * (MinRate 500 B/s) lets a 22,020,096-byte body take about 12 hours,

@@ -42,6 +42,7 @@ typedef struct {
     const char *document_dir;
     const char *public_base_url;
     int workers;
+    int webhook_workers; /* webhook delivery threads */
     int foreground;
     int log_debug;
     /* jobs */
@@ -104,6 +105,11 @@ typedef struct {
     pthread_mutex_t wh_mutex;
     pthread_cond_t wh_cond;
     int wh_kicked;
+    /* bumped (under wh_mutex, with a broadcast of wh_cond) each time the
+     * dispatcher has created deliveries: a counter, not a flag, so every
+     * delivery thread sees it, also one that was busy sending when it was
+     * bumped, and none consumes it for the others */
+    unsigned wh_generation;
 } cc_kycd_t;
 
 /* Queue items: a job id from a poke, or 0 for "claim any due job". */
@@ -279,7 +285,10 @@ void cc_http_resp_free(cc_http_resp_t *resp);
 
 /* ---- webhooks and the sweeper ------------------------------------------ */
 
+/* The outbox dispatcher (one thread) and the delivery threads
+ * (webhook_workers of them, each with its own connection). */
 void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data);
+void *APR_THREAD_FUNC cc_deliveries_thread(apr_thread_t *t, void *data);
 void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data);
 
 /* Sleeps up to seconds, returning early when stopping (non-zero) and
@@ -290,6 +299,15 @@ int cc_kycd_nap(cc_kycd_t *d, double seconds);
  * to seconds or until a kick or stop; consumes the kick. Only the webhook
  * thread may call it (a second consumer would steal its wake-ups). */
 int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds);
+
+/* The dispatcher's announcement that new deliveries exist: bumps
+ * wh_generation and wakes every waiter (broadcast). */
+void cc_kycd_deliveries_announce(cc_kycd_t *d);
+
+/* A delivery thread's sleep: returns at once if wh_generation differs
+ * from *seen, else up to seconds or until an announcement or stop; stores
+ * the generation seen in *seen. Returns d->stopping. */
+int cc_kycd_deliveries_wait(cc_kycd_t *d, double seconds, unsigned *seen);
 
 /* Reads a small secret file (API key) without its trailing newline;
  * malloc'd string, or NULL after logging. */

@@ -121,6 +121,29 @@ int cc_kycd_webhooks_wait(cc_kycd_t *d, double seconds)
     return d->stopping;
 }
 
+void cc_kycd_deliveries_announce(cc_kycd_t *d)
+{
+    pthread_mutex_lock(&d->wh_mutex);
+    d->wh_generation++;
+    /* Broadcast: every idle delivery thread claims, so a batch of new
+     * deliveries is sent in parallel. */
+    pthread_cond_broadcast(&d->wh_cond);
+    pthread_mutex_unlock(&d->wh_mutex);
+}
+
+int cc_kycd_deliveries_wait(cc_kycd_t *d, double seconds, unsigned *seen)
+{
+    /* One wait, not a loop: an early return (a kick or a nap's wake-up on
+     * the same condition) costs one claim query, which finds nothing. */
+    pthread_mutex_lock(&d->wh_mutex);
+    if (!d->stopping && d->wh_generation == *seen) {
+        wh_timedwait(d, seconds);
+    }
+    *seen = d->wh_generation;
+    pthread_mutex_unlock(&d->wh_mutex);
+    return d->stopping;
+}
+
 int cc_kycd_nap(cc_kycd_t *d, double seconds)
 {
     /* The same condition (shutdown broadcasts it), but wh_kicked is left
@@ -264,7 +287,7 @@ int main(int argc, char **argv)
     apr_pool_t *pool;
     cc_kycd_cfg_t *cfg;
     cc_kycd_t *d;
-    apr_thread_t **workers, *listener, *webhooks, *sweeper;
+    apr_thread_t **workers, **deliveries, *listener, *webhooks, *sweeper;
     apr_threadattr_t *attr;
     apr_status_t rv;
     pthread_condattr_t cattr;
@@ -353,6 +376,16 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    deliveries = apr_pcalloc(pool, sizeof(*deliveries)
+                                       * (size_t)cfg->webhook_workers);
+    for (i = 0; i < cfg->webhook_workers; i++) {
+        if (apr_thread_create(&deliveries[i], attr, cc_deliveries_thread, d,
+                              pool)
+            != APR_SUCCESS) {
+            cc_kycd_log(CC_LOG_ERR, "cannot start webhook delivery threads");
+            return 1;
+        }
+    }
     if (apr_thread_create(&listener, attr, cc_listener_thread, d, pool)
             != APR_SUCCESS
         || apr_thread_create(&webhooks, attr, cc_webhooks_thread, d, pool)
@@ -362,8 +395,9 @@ int main(int argc, char **argv)
         cc_kycd_log(CC_LOG_ERR, "cannot start threads");
         return 1;
     }
-    cc_kycd_log(CC_LOG_INFO, "started: %d workers, socket %s, verify=%s, "
-                "enroll=%s, owner %s", cfg->workers, cfg->socket_path,
+    cc_kycd_log(CC_LOG_INFO, "started: %d workers, %d webhook workers, "
+                "socket %s, verify=%s, enroll=%s, owner %s", cfg->workers,
+                cfg->webhook_workers, cfg->socket_path,
                 cfg->verify_provider, cfg->enroll_provider, d->owner);
 
     /* The start-up sweep: whatever a previous run left behind. */
@@ -405,6 +439,11 @@ int main(int argc, char **argv)
     close(d->listen_fd);
     for (i = 0; i < cfg->workers; i++) {
         apr_thread_join(&rv, workers[i]);
+    }
+    /* Each delivery thread finishes the attempt it is sending (at most
+     * webhook_timeout) and records it, which releases that lease. */
+    for (i = 0; i < cfg->webhook_workers; i++) {
+        apr_thread_join(&rv, deliveries[i]);
     }
     apr_thread_join(&rv, webhooks);
     apr_thread_join(&rv, sweeper);

@@ -10,8 +10,12 @@
  *    outcome; for customer.created it is the customer as created, frozen
  *    by the verdict's transaction (jobs.c), or read here when the event
  *    is dispatched before any verdict (the row is then still as created).
- * 2. Deliveries: a due row is leased (so two daemons do not send it at
- *    the same moment), POSTed with X-Cartevo-Event-Id and
+ * 2. Deliveries: a due row is leased under a token of its own claim
+ *    ("<daemon owner>#<claim number>", as jobs.c does), so neither two
+ *    daemons nor two delivery threads of one daemon send it at the same
+ *    moment, and an attempt whose lease ran out (and was re-claimed, maybe
+ *    by a sibling thread) cannot record over the new holder's. It is
+ *    POSTed with X-Cartevo-Event-Id and
  *    X-Cartevo-Signature: t=<now>,v1=HMAC-SHA256(secret, "<t>." + body),
  *    and the result recorded: 2xx delivered; otherwise retried with
  *    exponential backoff (webhook_backoff_base doubling, capped at
@@ -19,6 +23,19 @@
  *    first attempt window began, then failed (visible to operators, who
  *    can replay). Delivery is at-least-once: a crash between the POST and
  *    the UPDATE repeats the POST, with the same id and body.
+ *
+ * Threads: one dispatcher (part 1) and webhook_workers delivery threads
+ * (part 2), each with its own connection, so a receiver that hangs until
+ * webhook_timeout holds one thread and other companies' deliveries go on.
+ * The dispatcher stays single: it does database work only (no network
+ * wait a receiver could stretch), so one thread keeps up, and it stays
+ * the only consumer of the outcome kick (cc_kycd_webhooks_wait). Its SQL
+ * (SKIP LOCKED, ON CONFLICT DO NOTHING) is safe to run concurrently
+ * anyway, as it does when several daemons share a database. The delivery
+ * claim is SKIP LOCKED with the lease re-checked on the locked row's
+ * latest version, so concurrent claimers never take the same row.
+ * Deliveries of one company may therefore be sent in parallel and out of
+ * order; receivers order by the body's created_at, as with retries.
  */
 #include "kycd.h"
 
@@ -28,6 +45,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 
 #include <math.h>
@@ -187,7 +205,8 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
 {
     const cc_kycd_cfg_t *cfg = d->cfg;
     char lease[24], sighdr[200], delay[32], window[32], status[16];
-    const char *cv[2] = { d->owner, lease };
+    char token[sizeof(d->owner) + 16];
+    const char *cv[2] = { token, lease };
     const char *id, *event_id, *body, *url, *secret, *err = NULL;
     const char *hdrs[4];
     cc_http_resp_t resp;
@@ -195,6 +214,8 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
     int attempts, ok;
     double secs;
 
+    snprintf(token, sizeof(token), "%s#%u", d->owner,
+             apr_atomic_inc32(&d->claims) + 1);
     snprintf(lease, sizeof(lease), "%.3f", cfg->webhook_timeout + 30);
     res = cc_db_exec(conn, "claim delivery",
                      "WITH c AS (SELECT id FROM webhook_deliveries"
@@ -258,7 +279,7 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
     snprintf(window, sizeof(window), "%.3f", cfg->webhook_retry_window);
     snprintf(status, sizeof(status), "%ld", resp.status);
     {
-        const char *v[7] = { id, d->owner, ok ? "t" : "f",
+        const char *v[7] = { id, token, ok ? "t" : "f",
                              resp.status ? status : NULL, ok ? NULL : err,
                              delay, window };
 
@@ -294,24 +315,53 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
     return 1;
 }
 
+/* The dispatcher: outbox -> deliveries, then an announcement that wakes
+ * the delivery threads. */
 void *APR_THREAD_FUNC cc_webhooks_thread(apr_thread_t *t, void *data)
 {
     cc_kycd_t *d = data;
     PGconn *conn = NULL;
-    apr_pool_t *p;
 
-    apr_pool_create(&p, NULL);
     while (!d->stopping) {
         if (cc_db_ensure(&conn, d->cfg, "cartevo-kycd webhooks") == 0) {
-            int n;
+            int n, total = 0;
 
             while (!d->stopping && (n = dispatch_batch(conn, d)) > 0) {
+                total += n;
             }
-            while (!d->stopping && deliver_one(conn, d, p) == 1) {
-                apr_pool_clear(p);
+            if (total > 0) {
+                cc_kycd_deliveries_announce(d);
             }
         }
         cc_kycd_webhooks_wait(d, d->cfg->webhook_poll_interval);
+    }
+    if (conn) {
+        PQfinish(conn);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* A delivery thread: sends due deliveries until none is left, then waits
+ * for an announcement or the poll interval (retries come due by time).
+ * On stop it ends after the attempt in flight, which its UPDATE records
+ * and releases. */
+void *APR_THREAD_FUNC cc_deliveries_thread(apr_thread_t *t, void *data)
+{
+    cc_kycd_t *d = data;
+    PGconn *conn = NULL;
+    apr_pool_t *p;
+    unsigned seen = 0;
+
+    apr_pool_create(&p, NULL);
+    while (!d->stopping) {
+        if (cc_db_ensure(&conn, d->cfg, "cartevo-kycd deliveries") == 0) {
+            while (!d->stopping && deliver_one(conn, d, p) == 1) {
+                apr_pool_clear(p);
+            }
+            apr_pool_clear(p);
+        }
+        cc_kycd_deliveries_wait(d, d->cfg->webhook_poll_interval, &seen);
     }
     if (conn) {
         PQfinish(conn);

@@ -86,26 +86,32 @@ static void print_table(PGresult *res)
     }
 }
 
-int ctl_deliveries_list(PGconn *conn, int failed_only)
+/* Prints the rows of a listing query whose $1 says "failed only". */
+static int list_rows(PGconn *conn, const char *what, const char *sql,
+                     int failed_only)
 {
     const char *vals[1] = { failed_only ? "t" : "f" };
-    PGresult *res;
+    PGresult *res = ctl_db_exec(conn, what, sql, 1, vals, NULL, NULL);
 
-    res = ctl_db_exec(conn, "cannot list deliveries",
-                      "SELECT id, state, attempts, event, event_id,"
-                      " company_id, last_status, last_error,"
-                      " to_char(next_attempt_at AT TIME ZONE 'UTC',"
-                      "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS next_attempt_at"
-                      " FROM webhook_deliveries"
-                      " WHERE NOT $1::boolean OR state = 'failed'"
-                      " ORDER BY id DESC LIMIT 1000",
-                      1, vals, NULL, NULL);
     if (res == NULL) {
         return EXIT_FAIL;
     }
     print_table(res);
     PQclear(res);
     return EXIT_OK;
+}
+
+int ctl_deliveries_list(PGconn *conn, int failed_only)
+{
+    return list_rows(conn, "cannot list deliveries",
+                     "SELECT id, state, attempts, event, event_id,"
+                     " company_id, last_status, last_error,"
+                     " to_char(next_attempt_at AT TIME ZONE 'UTC',"
+                     "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS next_attempt_at"
+                     " FROM webhook_deliveries"
+                     " WHERE NOT $1::boolean OR state = 'failed'"
+                     " ORDER BY id DESC LIMIT 1000",
+                     failed_only);
 }
 
 /* Replaying resets the retry window; the id and body stay the same. A
@@ -146,23 +152,14 @@ int ctl_deliveries_replay(PGconn *conn, const char *id)
 
 int ctl_jobs_list(PGconn *conn, int failed_only)
 {
-    const char *vals[1] = { failed_only ? "t" : "f" };
-    PGresult *res;
-
-    res = ctl_db_exec(conn, "cannot list jobs",
-                      "SELECT j.id, j.state, j.phase, j.attempts,"
-                      " j.customer_id, c.kyc_status, c.enrollment_status,"
-                      " j.last_error FROM kyc_jobs j"
-                      " JOIN customers c ON c.id = j.customer_id"
-                      " WHERE NOT $1::boolean OR j.state = 'failed'"
-                      " ORDER BY j.id DESC LIMIT 1000",
-                      1, vals, NULL, NULL);
-    if (res == NULL) {
-        return EXIT_FAIL;
-    }
-    print_table(res);
-    PQclear(res);
-    return EXIT_OK;
+    return list_rows(conn, "cannot list jobs",
+                     "SELECT j.id, j.state, j.phase, j.attempts,"
+                     " j.customer_id, c.kyc_status, c.enrollment_status,"
+                     " j.last_error FROM kyc_jobs j"
+                     " JOIN customers c ON c.id = j.customer_id"
+                     " WHERE NOT $1::boolean OR j.state = 'failed'"
+                     " ORDER BY j.id DESC LIMIT 1000",
+                     failed_only);
 }
 
 int ctl_jobs_retry(PGconn *conn, const char *id)

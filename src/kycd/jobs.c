@@ -149,6 +149,31 @@ static int freeze_created(PGconn *conn, cc_kycd_t *d, const cc_job_t *job)
     return rc;
 }
 
+/* Opens an outcome's transaction with its lease-fenced job update: 1 when
+ * this claim still holds the job (the transaction stays open for the rest
+ * of the outcome), 0 when the lease was lost (rolled back: the new holder
+ * decides), -1 on a database error (rolled back). */
+static int fenced_begin(PGconn *conn, const cc_job_t *job, const char *what,
+                        const char *sql, int n, const char *const *vals)
+{
+    long affected = 0;
+
+    if (cc_db_begin(conn) != 0) {
+        return -1;
+    }
+    if (tx_exec(conn, what, sql, n, vals, &affected) != 0) {
+        cc_db_rollback(conn);
+        return -1;
+    }
+    if (affected != 1) {
+        cc_db_rollback(conn);
+        cc_kycd_log(CC_LOG_WARN, "job %lld: lease lost, %s dropped", job->id,
+                    what);
+        return 0;
+    }
+    return 1;
+}
+
 int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const cc_verdict_t *v, int enroll_next)
 {
@@ -157,13 +182,11 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     const char *cv[5] = { job->customer_id, v->kyc_status, v->reason,
                           v->message, enroll_next ? "t" : "f" };
     long n = 0;
+    int rc;
 
     snprintf(jid, sizeof(jid), "%lld", job->id);
     snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
-    if (cc_db_begin(conn) != 0) {
-        return -1;
-    }
-    if (tx_exec(conn, "complete verification",
+    rc = fenced_begin(conn, job, "verification outcome",
                 "UPDATE kyc_jobs SET"
                 " state = CASE WHEN $3::boolean THEN 'running' ELSE 'done' END,"
                 " phase = CASE WHEN $3::boolean THEN 'enroll' ELSE phase END,"
@@ -175,15 +198,9 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                 " last_error = NULL, updated_at = clock_timestamp()"
                 " WHERE id = $1::bigint AND lease_owner = $2"
                 " AND state = 'running' AND phase = 'verify'",
-                4, jv, &n)
-        != 0) {
-        goto fail;
-    }
-    if (n != 1) {
-        cc_db_rollback(conn);
-        cc_kycd_log(CC_LOG_WARN, "job %lld: lease lost, outcome dropped",
-                    job->id);
-        return 0;
+                4, jv);
+    if (rc != 1) {
+        return rc;
     }
     if (freeze_created(conn, d, job) != 0
         || tx_exec(conn, "update customer",
@@ -216,26 +233,18 @@ int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     const char *cv[3] = { job->customer_id, issuer_id ? "ENROLLED" : "FAILED",
                           issuer_id };
     long n = 0;
+    int rc;
 
     snprintf(jid, sizeof(jid), "%lld", job->id);
-    if (cc_db_begin(conn) != 0) {
-        return -1;
-    }
-    if (tx_exec(conn, "complete enrollment",
+    rc = fenced_begin(conn, job, "enrollment outcome",
                 "UPDATE kyc_jobs SET state = 'done',"
                 " finished_at = clock_timestamp(), last_error = $3,"
                 " updated_at = clock_timestamp()"
                 " WHERE id = $1::bigint AND lease_owner = $2"
                 " AND state = 'running' AND phase = 'enroll'",
-                3, jv, &n)
-        != 0) {
-        goto fail;
-    }
-    if (n != 1) {
-        cc_db_rollback(conn);
-        cc_kycd_log(CC_LOG_WARN, "job %lld: lease lost, enrollment outcome "
-                    "dropped", job->id);
-        return 0;
+                3, jv);
+    if (rc != 1) {
+        return rc;
     }
     if (tx_exec(conn, "update customer",
                 "UPDATE customers SET enrollment_status = $2,"

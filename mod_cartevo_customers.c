@@ -34,7 +34,6 @@ static const command_rec cc_cmds[] = {
 
 static void cc_child_init(apr_pool_t *p, server_rec *s)
 {
-    cc_sniff_child_init(p, s);
     cc_auth_child_init(p, s);
 }
 

@@ -224,4 +224,6 @@ void cc_customer_from_row(cc_customer_t *c, const char *const *v,
     c->issuer_customer_id = v[22];
     *has_front = is_true(v[23]);
     *has_back = is_true(v[24]);
+    c->image = v[25];
+    c->photo = v[26];
 }

@@ -77,8 +77,8 @@ typedef struct {
  * same fields formatted the same way. Append "FROM customers c WHERE ...". */
 #define CC_CUSTOMER_TS(col)                                                 \
     "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-#define CC_CUSTOMER_SELECT                                                  \
-    "SELECT c.id, c.first_name, c.last_name, c.country, c.email, "          \
+#define CC_CUSTOMER_COLS                                                    \
+    "c.id, c.first_name, c.last_name, c.country, c.email, "                 \
     "c.street, c.city, c.state, c.postal_code, c.country_iso_code, "        \
     "c.phone_country_code, c.phone_number, c.identification_number, "       \
     "c.id_document_type, to_char(c.date_of_birth, 'YYYY-MM-DD'), "         \
@@ -86,15 +86,19 @@ typedef struct {
     CC_CUSTOMER_TS("c.updated_at") ", "                                     \
     "c.kyc_status, c.kyc_reason, c.kyc_reason_message, "                    \
     "c.enrollment_status, c.issuer_customer_id, "                           \
-    "EXISTS (SELECT 1 FROM customer_documents d "                           \
+    "c.front_url IS NULL AND EXISTS (SELECT 1 FROM customer_documents d "   \
     "WHERE d.customer_id = c.id AND d.side = 'front'), "                    \
-    "EXISTS (SELECT 1 FROM customer_documents d "                           \
-    "WHERE d.customer_id = c.id AND d.side = 'back') "
-#define CC_CUSTOMER_COLUMNS 25
+    "c.front_url IS NULL AND EXISTS (SELECT 1 FROM customer_documents d "   \
+    "WHERE d.customer_id = c.id AND d.side = 'back'), "                     \
+    "c.front_url, c.back_url "
+#define CC_CUSTOMER_SELECT "SELECT " CC_CUSTOMER_COLS
+#define CC_CUSTOMER_COLUMNS 27
 
 /* Fills c from the CC_CUSTOMER_COLUMNS values of one row (NULL for SQL
- * NULL). image and photo are left NULL; *has_front and *has_back say
- * whether those documents are stored, for the caller to build URLs. */
+ * NULL). A customer enrolled by URL gets image / photo = the caller's
+ * URLs (api-contract.md: they are echoed in every read); otherwise they
+ * are left NULL and *has_front / *has_back say whether those documents
+ * are stored, for the caller to build our URLs. */
 void cc_customer_from_row(cc_customer_t *c, const char *const *v,
                           int *has_front, int *has_back);
 

@@ -57,8 +57,12 @@ char *cc_customer_json(PGconn *conn, const cc_kycd_cfg_t *cfg,
                     base, c.id) < 0) {
         photo = NULL;
     }
-    c.image = image;
-    c.photo = photo;
+    if (image) {
+        c.image = image;
+    }
+    if (photo) {
+        c.photo = photo;
+    }
     o = cc_json_customer(&c, 1);
     s = o ? cc_json_string(o, NULL) : NULL;
     out = s ? strdup(s) : NULL;

@@ -160,3 +160,13 @@ int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved)
     *kyb_approved = e.kyb_approved;
     return OK;
 }
+
+int cc_auth_require(request_rec *r, cc_principal_t *who, int need_kyb)
+{
+    int kyb = 0, rc = cc_auth_check(r, who, &kyb);
+
+    if (rc == OK && need_kyb && !kyb) {
+        return HTTP_FORBIDDEN;
+    }
+    return rc;
+}

@@ -12,6 +12,12 @@
 #define CC_SQL_EMAIL_TAKEN "cc_email_taken"
 #define CC_SQL_GET_CUSTOMER "cc_get_customer"
 #define CC_SQL_GET_DOCUMENT "cc_get_document"
+#define CC_SQL_LIST_CUSTOMERS "cc_list_customers"
+#define CC_SQL_CREATE_URL "cc_create_url"
+#define CC_SQL_IDEM_CLAIM "cc_idem_claim"
+#define CC_SQL_IDEM_GET "cc_idem_get"
+#define CC_SQL_IDEM_DONE "cc_idem_done"
+#define CC_SQL_IDEM_RELEASE "cc_idem_release"
 
 /* Names of the unique indexes that answer 409 (conf/schema). */
 #define CC_IDX_EMAIL "customers_email_key"

@@ -16,6 +16,7 @@
 #include "mod_dbd.h"
 
 #include "cc_json.h"
+#include "cc_store.h"
 
 /* Every ap_log_* line of this module carries a unique tag. */
 #define CCLOGNO(n) "CC" #n ": "
@@ -74,6 +75,12 @@ const cc_dir_cfg_t *cc_cfg_dir(const request_rec *r);
 
 /* respond.c: the one place that turns outcomes into HTTP answers. */
 int cc_http_error(request_rec *r, int status, const char *message);
+/* Answers 401, 403, 503 (with Retry-After) or 507 with the contract's
+ * message; any other status is answered as a 500. */
+int cc_http_fail(request_rec *r, int status);
+/* Sends JSON bytes as they are (an idempotent replay). */
+int cc_http_raw_json(request_rec *r, int status, const char *body,
+                     apr_size_t len);
 int cc_http_json(request_rec *r, int status, json_object *body);
 void cc_http_request_id(request_rec *r);
 const char *cc_http_public_base(request_rec *r);
@@ -95,6 +102,12 @@ int cc_db_alive(request_rec *r, ap_dbd_t *dbd);
 int cc_db_lost(ap_dbd_t *dbd);
 const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
                       int col);
+/* The one mapping of a failed database step to a status: 503 when the
+ * database cannot be reached (no connection, or it is not usable now),
+ * otherwise 500 (logged with what). */
+int cc_db_failure(request_rec *r, ap_dbd_t *dbd, const char *what);
+/* BEGIN, COMMIT or ROLLBACK: 0 or -1. */
+int cc_db_tx(request_rec *r, ap_dbd_t *dbd, const char *verb);
 
 /* auth.c */
 typedef struct {
@@ -103,37 +116,25 @@ typedef struct {
 } cc_principal_t;
 int cc_auth_child_init(apr_pool_t *p, server_rec *s);
 /* Verifies the Bearer token and that the credential is not revoked;
- * returns OK, or the status to answer (401, 503). *kyb_approved says
+ * returns OK, or the status to answer (401, 500, 503). *kyb_approved says
  * whether the company may create customers. */
 int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved);
+/* cc_auth_check() for an endpoint: OK, or the status to answer with
+ * cc_http_fail() (401, 403 when need_kyb and KYB is not APPROVED, 500,
+ * 503). */
+int cc_auth_require(request_rec *r, cc_principal_t *who, int need_kyb);
 
-/* sniff.c: libmagic, one cookie per thread. */
-void cc_sniff_child_init(apr_pool_t *p, server_rec *s);
-/* The MIME type libmagic reads in buf into *mime (NULL when it cannot
- * tell). APR_EGENERAL when libmagic itself is unusable (logged): that is
- * the server's fault, never the document's. */
-apr_status_t cc_sniff_mime(request_rec *r, const void *buf, apr_size_t len,
-                           const char **mime);
-
-/* store.c: document files. */
-typedef struct cc_spool cc_spool_t;
+/* store.c: the core store (cc_store.h) under the request's pool. */
 /* 507 for a full disk or quota (ENOSPC, EDQUOT), 500 for anything else. */
-int cc_store_http_status(apr_status_t rv);
-apr_status_t cc_store_open(request_rec *r, cc_spool_t **out);
-apr_status_t cc_store_write(cc_spool_t *sp, const char *data, apr_size_t len);
-apr_status_t cc_store_flush(cc_spool_t *sp);
-int cc_store_fd(const cc_spool_t *sp);
-apr_off_t cc_store_size(const cc_spool_t *sp);
-const unsigned char *cc_store_head(const cc_spool_t *sp, apr_size_t *len);
-void cc_store_sha256(cc_spool_t *sp, unsigned char out[32]);
-/* fsync, rename to a random final name, and (sync_dir) fsync the
- * directory, which makes every earlier rename in it durable too. */
-apr_status_t cc_store_commit(cc_spool_t *sp, const char **final_name,
-                             int sync_dir);
-/* After the database commit: the file now belongs to its row. */
-void cc_store_keep(cc_spool_t *sp);
-void cc_store_discard(cc_spool_t *sp);
-const char *cc_store_path(request_rec *r, const char *name);
+int cc_spool_http_status(int err);
+/* Opens a spool in CartevoDocumentDir owned by r->pool; 0 or an errno
+ * (logged). */
+int cc_spool_open(request_rec *r, cc_store_spool_t **out);
+/* cc_store_commit(), logged. */
+int cc_spool_commit(request_rec *r, cc_store_spool_t *sp, int sync_dir);
+/* Removes the spool's file now (a passport's back). */
+void cc_spool_discard(request_rec *r, cc_store_spool_t *sp);
+const char *cc_spool_path(request_rec *r, const char *name);
 
 /* notify.c */
 void cc_notify_daemon(request_rec *r, const char *job_id);
@@ -141,7 +142,11 @@ void cc_notify_daemon(request_rec *r, const char *job_id);
 /* handlers */
 int cc_handle_token(request_rec *r);
 int cc_handle_create(request_rec *r);
+int cc_handle_enroll(request_rec *r);
+int cc_handle_list(request_rec *r);
 int cc_handle_get(request_rec *r, const char *id);
+/* The GET /customers/{id} object from one row of CC_CUSTOMER_COLS. */
+json_object *cc_customer_object(request_rec *r, const char *const *v);
 int cc_handle_document(request_rec *r, const char *id, const char *side);
 int cc_handler(request_rec *r);
 int cc_map_to_storage(request_rec *r);

@@ -16,7 +16,7 @@
 
 typedef struct {
     int present;
-    cc_spool_t *spool;
+    cc_store_spool_t *spool;
     apr_off_t bytes;    /* received, stored or not: the size limit */
     cc_doc_type_t type; /* by signature and libmagic, once the part ends */
     int type_bad;       /* not JPEG, PNG or PDF by content */

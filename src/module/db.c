@@ -33,13 +33,18 @@ APLOG_USE_MODULE(cartevo_customers);
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 
-#define CREATE_HEAD                                                         \
-    "WITH c AS (INSERT INTO customers (id, company_id, first_name, "        \
-    "last_name, email, country, street, city, state, postal_code, "         \
-    "country_iso_code, phone_country_code, phone_number, "                  \
-    "identification_number, id_document_type, date_of_birth) VALUES "      \
+#define CUSTOMER_COLUMNS_IN                                                 \
+    "INSERT INTO customers (id, company_id, first_name, last_name, email, " \
+    "country, street, city, state, postal_code, country_iso_code, "        \
+    "phone_country_code, phone_number, identification_number, "            \
+    "id_document_type, date_of_birth"
+#define CUSTOMER_VALUES_IN                                                  \
     "(%s::uuid, %s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, upper(%s), %s, "  \
-    "%s, %s, %s, %s::date) RETURNING id, created_at, updated_at), "         \
+    "%s, %s, %s, %s::date"
+
+#define CREATE_HEAD                                                         \
+    "WITH c AS (" CUSTOMER_COLUMNS_IN ") VALUES " CUSTOMER_VALUES_IN ") "   \
+    "RETURNING id, created_at, updated_at), "                              \
     "j AS (INSERT INTO kyc_jobs (customer_id, enroll) "                     \
     "SELECT id, %s::boolean FROM c RETURNING id), "                         \
     "o AS (INSERT INTO outbox_events (id, company_id, customer_id, event) " \
@@ -47,8 +52,9 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 #define CREATE_DOC(side)                                                    \
     "INSERT INTO customer_documents (customer_id, side, storage_name, "    \
-    "mime_type, size_bytes, sha256, width, height) SELECT id, '" side      \
-    "', %s, %s, %s::bigint, decode(%s, 'hex'), %s::int, %s::int FROM c"
+    "mime_type, size_bytes, sha256, width, height, document_id, format) "  \
+    "SELECT id, '" side "', %s, %s, %s::bigint, decode(%s, 'hex'), "       \
+    "%s::int, %s::int, %s::uuid, 'plain' FROM c"
 
 #define CREATE_TAIL \
     "SELECT " CC_CUSTOMER_TS("c.created_at") ", " \
@@ -58,7 +64,6 @@ static const struct {
     const char *label;
     const char *sql;
 } statements[] = {
-    /* Read-only statements first: see is_read_only(). */
     { CC_SQL_CLIENT_STATE,
       "SELECT a.company_id, a.revoked_at IS NULL, c.kyb_status "
       "FROM api_clients a JOIN companies c ON c.id = a.company_id "
@@ -71,6 +76,17 @@ static const struct {
     { CC_SQL_CREATE_2,
       CREATE_HEAD "f AS (" CREATE_DOC("front") "), b AS (" CREATE_DOC("back")
       ") " CREATE_TAIL },
+    /* POST /customers/enroll: no document yet; the job starts by fetching
+     * them (phase fetch) and always enrolls. */
+    { CC_SQL_CREATE_URL,
+      "WITH c AS (" CUSTOMER_COLUMNS_IN ", front_url, back_url) VALUES "
+      CUSTOMER_VALUES_IN ", %s, NULLIF(%s, '')) "
+      "RETURNING id, created_at, updated_at), "
+      "j AS (INSERT INTO kyc_jobs (customer_id, enroll, phase) "
+      "SELECT id, %s::boolean, 'fetch' FROM c RETURNING id), "
+      "o AS (INSERT INTO outbox_events (id, company_id, customer_id, event) "
+      "SELECT %s::uuid, %s::uuid, id, 'customer.created' FROM c) "
+      CREATE_TAIL },
     { CC_SQL_CUSTOMER_EXISTS,
       "SELECT 1 FROM customers WHERE id = %s::uuid" },
     { CC_SQL_EMAIL_TAKEN,
@@ -88,6 +104,40 @@ static const struct {
       "WHERE id = %s::uuid AND company_id = %s::uuid) c "
       "LEFT JOIN customer_documents d ON d.customer_id = c.id "
       "AND d.side = %s" },
+    /* See handler_list.c. Arguments: company, company, limit, page,
+     * limit. */
+    { CC_SQL_LIST_CUSTOMERS,
+      "WITH t AS (SELECT coalesce(sum(n), 0) AS total FROM customer_counts "
+      "WHERE company_id = %s::uuid), "
+      "p AS (SELECT seq FROM customers WHERE company_id = %s::uuid "
+      "ORDER BY created_at DESC, seq DESC LIMIT %s::bigint "
+      "OFFSET (%s::bigint - 1) * %s::bigint) "
+      "SELECT t.total, " CC_CUSTOMER_COLS
+      "FROM t LEFT JOIN (p JOIN customers c ON c.seq = p.seq) ON true "
+      "ORDER BY c.created_at DESC, c.seq DESC" },
+    /* Idempotency-Key (idem.c). The key's row is the claim: taken when
+     * absent, or when an earlier claim expired without an answer. */
+    { CC_SQL_IDEM_CLAIM,
+      "INSERT INTO idempotency_keys AS k (company_id, method, path, key, "
+      "fingerprint, claim_token, claimed_until) VALUES (%s::uuid, %s, %s, "
+      "%s, decode(%s, 'hex'), %s, clock_timestamp() + interval '60 s') "
+      "ON CONFLICT (company_id, method, path, key) DO UPDATE SET "
+      "fingerprint = EXCLUDED.fingerprint, claim_token = EXCLUDED.claim_token, "
+      "claimed_until = EXCLUDED.claimed_until, created_at = now() "
+      "WHERE k.status IS NULL AND k.claimed_until < clock_timestamp() "
+      "RETURNING 1" },
+    { CC_SQL_IDEM_GET,
+      "SELECT encode(fingerprint, 'hex'), status, body FROM idempotency_keys "
+      "WHERE company_id = %s::uuid AND method = %s AND path = %s AND key = %s" },
+    { CC_SQL_IDEM_DONE,
+      "UPDATE idempotency_keys SET status = %s::integer, body = %s, "
+      "customer_id = NULLIF(%s, '')::uuid, completed_at = now() "
+      "WHERE company_id = %s::uuid AND method = %s AND path = %s AND key = %s "
+      "AND claim_token = %s AND status IS NULL RETURNING 1" },
+    { CC_SQL_IDEM_RELEASE,
+      "DELETE FROM idempotency_keys WHERE company_id = %s::uuid AND "
+      "method = %s AND path = %s AND key = %s AND claim_token = %s "
+      "AND status IS NULL RETURNING 1" },
 };
 
 void cc_db_register(server_rec *s)
@@ -113,10 +163,22 @@ static const char *statement_sql(const char *label)
     return NULL;
 }
 
+/* Statements that may have taken effect when their answer was lost are
+ * never run twice. */
 static int is_read_only(const char *label)
 {
-    return strcmp(label, CC_SQL_CREATE_1) != 0
-           && strcmp(label, CC_SQL_CREATE_2) != 0;
+    static const char *const writes[] = {
+        CC_SQL_CREATE_1, CC_SQL_CREATE_2, CC_SQL_CREATE_URL,
+        CC_SQL_IDEM_CLAIM, CC_SQL_IDEM_DONE, CC_SQL_IDEM_RELEASE
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+        if (strcmp(label, writes[i]) == 0) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* The connection's statement for label, prepared on first use. The
@@ -226,4 +288,27 @@ const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
         return NULL;
     }
     return apr_pstrdup(r->pool, v);
+}
+
+int cc_db_failure(request_rec *r, ap_dbd_t *dbd, const char *what)
+{
+    if (!dbd || cc_db_lost(dbd) || !cc_db_alive(r, dbd)) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00204)
+                  "%s failed", what);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int cc_db_tx(request_rec *r, ap_dbd_t *dbd, const char *verb)
+{
+    int nrows = 0;
+
+    /* No parameters: the verb is one of three constants. */
+    if (apr_dbd_query(dbd->driver, dbd->handle, &nrows, verb) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CCLOGNO(00205)
+                      "%s failed", verb);
+        return -1;
+    }
+    return 0;
 }

@@ -126,10 +126,20 @@ int cc_handler(request_rec *r)
         return cc_handle_token(r);
     }
     if (strcmp(path, "/customers") == 0) {
+        if (r->method_number == M_POST) {
+            return cc_handle_create(r);
+        }
+        if (!is_get(r)) {
+            return not_allowed(r, "GET, HEAD, POST");
+        }
+        body_unread(r);
+        return cc_handle_list(r);
+    }
+    if (strcmp(path, "/customers/enroll") == 0) {
         if (r->method_number != M_POST) {
             return not_allowed(r, "POST");
         }
-        return cc_handle_create(r);
+        return cc_handle_enroll(r);
     }
     if (strncmp(path, "/customers/", 11) == 0) {
         rest = path + 11;

@@ -12,55 +12,41 @@
 
 APLOG_USE_MODULE(cartevo_customers);
 
-/* Auth for reads: a valid token of a live credential; KYB does not
- * matter for reading what was created. Returns OK or an answer. */
-static int read_auth(request_rec *r, cc_principal_t *who, int *answered)
+/* The customer object of GET /customers/{id} (and of each list item)
+ * from one row of CC_CUSTOMER_COLS. */
+json_object *cc_customer_object(request_rec *r, const char *const *v)
 {
-    int kyb, rc = cc_auth_check(r, who, &kyb);
+    const char *base = cc_http_public_base(r);
+    cc_customer_t c;
+    int has_front, has_back;
 
-    *answered = 1;
-    if (rc == HTTP_SERVICE_UNAVAILABLE) {
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return cc_http_error(r, rc, "Service temporarily unavailable");
+    cc_customer_from_row(&c, v, &has_front, &has_back);
+    if (has_front) {
+        c.image = apr_pstrcat(r->pool, base, "/customers/", c.id,
+                              "/documents/front", NULL);
     }
-    if (rc == HTTP_INTERNAL_SERVER_ERROR) {
-        return cc_http_error(r, rc, "Internal server error");
+    if (has_back) {
+        c.photo = apr_pstrcat(r->pool, base, "/customers/", c.id,
+                              "/documents/back", NULL);
     }
-    if (rc != OK) {
-        return cc_http_error(r, HTTP_UNAUTHORIZED, "Unauthorized");
-    }
-    *answered = 0;
-    return OK;
-}
-
-static int db_failure(request_rec *r, ap_dbd_t *dbd)
-{
-    if (!dbd || !cc_db_alive(r, dbd)) {
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return cc_http_error(r, HTTP_SERVICE_UNAVAILABLE,
-                             "Service temporarily unavailable");
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(01001)
-                  "customer lookup failed");
-    return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                         "Internal server error");
+    return cc_json_customer(&c, 1);
 }
 
 int cc_handle_get(request_rec *r, const char *id)
 {
     cc_principal_t who;
-    int answered, rc, found = 0;
+    int rc, found = 0;
     ap_dbd_t *dbd;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
-    cc_customer_t c;
-    const char *base, *v[CC_CUSTOMER_COLUMNS];
-    int has_front, has_back;
+    const char *v[CC_CUSTOMER_COLUMNS];
     int i;
 
-    rc = read_auth(r, &who, &answered);
-    if (answered) {
-        return rc;
+    /* Reads need a live credential; KYB does not matter for reading what
+     * was created. */
+    rc = cc_auth_require(r, &who, 0);
+    if (rc != OK) {
+        return cc_http_fail(r, rc);
     }
     if (!cc_crypto_is_uuid(id)) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
@@ -69,7 +55,7 @@ int cc_handle_get(request_rec *r, const char *id)
     if (!dbd
         || cc_db_select(r, dbd, CC_SQL_GET_CUSTOMER, &res, NULL, id,
                         who.company_id, NULL) != 0) {
-        return db_failure(r, dbd);
+        return cc_http_fail(r, cc_db_failure(r, dbd, "customer lookup"));
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
         for (i = 0; i < CC_CUSTOMER_COLUMNS; i++) {
@@ -80,24 +66,16 @@ int cc_handle_get(request_rec *r, const char *id)
     if (!found) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
     }
-    base = cc_http_public_base(r);
-    cc_customer_from_row(&c, v, &has_front, &has_back);
-    c.image = has_front ? apr_pstrcat(r->pool, base, "/customers/", c.id,
-                                      "/documents/front", NULL)
-                        : NULL;
-    c.photo = has_back ? apr_pstrcat(r->pool, base, "/customers/", c.id,
-                                     "/documents/back", NULL)
-                       : NULL;
     return cc_http_json(r, HTTP_OK,
                         cc_json_success_new(HTTP_OK,
                                             "Customer retrieved successfully",
-                                            cc_json_customer(&c, 1)));
+                                            cc_customer_object(r, v)));
 }
 
 int cc_handle_document(request_rec *r, const char *id, const char *side)
 {
     cc_principal_t who;
-    int answered, rc, customer = 0;
+    int rc, customer = 0;
     ap_dbd_t *dbd;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
@@ -107,9 +85,9 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     apr_bucket_brigade *bb;
     apr_status_t rv;
 
-    rc = read_auth(r, &who, &answered);
-    if (answered) {
-        return rc;
+    rc = cc_auth_require(r, &who, 0);
+    if (rc != OK) {
+        return cc_http_fail(r, rc);
     }
     if (!cc_crypto_is_uuid(id)) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
@@ -118,7 +96,7 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     if (!dbd
         || cc_db_select(r, dbd, CC_SQL_GET_DOCUMENT, &res, NULL, id,
                         who.company_id, side, NULL) != 0) {
-        return db_failure(r, dbd);
+        return cc_http_fail(r, cc_db_failure(r, dbd, "document lookup"));
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
         const char *has = cc_db_get(r, dbd, row, 3);
@@ -135,7 +113,7 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     if (!name || !mime) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");
     }
-    path = cc_store_path(r, name);
+    path = cc_spool_path(r, name);
     rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
                        0, r->pool);
     if (rv == APR_SUCCESS) {

@@ -1,6 +1,7 @@
 /*
  * respond.c: the single place where outcomes become HTTP answers: the
- * error and success envelopes, X-Request-Id, and the public base URL.
+ * error and success envelopes, the fixed answers to failures (401, 403,
+ * 500, 503 with Retry-After, 507), X-Request-Id, and the public base URL.
  */
 #include "cc_mod.h"
 #include "cc_crypto.h"
@@ -60,6 +61,40 @@ int cc_http_json(request_rec *r, int status, json_object *body)
 int cc_http_error(request_rec *r, int status, const char *message)
 {
     return cc_http_json(r, status, cc_json_error_new(status, message));
+}
+
+int cc_http_raw_json(request_rec *r, int status, const char *body,
+                     apr_size_t len)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+    return OK;
+}
+
+int cc_http_fail(request_rec *r, int status)
+{
+    switch (status) {
+    case HTTP_UNAUTHORIZED:
+        return cc_http_error(r, status, "Unauthorized");
+    case HTTP_FORBIDDEN:
+        return cc_http_error(r, status, "Company KYB status must be APPROVED");
+    case HTTP_SERVICE_UNAVAILABLE:
+        /* Every 503 says when to come back; clients of a payments API
+         * retry on it. */
+        apr_table_setn(r->err_headers_out, "Retry-After", "5");
+        return cc_http_error(r, status, "Service temporarily unavailable");
+    case HTTP_INSUFFICIENT_STORAGE:
+        return cc_http_error(r, status, "Insufficient storage");
+    default:
+        return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
+                             "Internal server error");
+    }
 }
 
 const char *cc_http_public_base(request_rec *r)

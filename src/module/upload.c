@@ -7,6 +7,7 @@
  */
 #include "cc_upload.h"
 #include "cc_multipart.h"
+#include "cc_sniff.h"
 
 #include "apr_strings.h"
 
@@ -86,7 +87,7 @@ static int on_begin(void *ctx, const cc_mp_part_t *part)
     ctx_t *c = ctx;
     cc_upload_t *up = c->up;
     int i = cc_rules_field_lookup(part->name, part->name_len);
-    apr_status_t rv;
+    int err;
 
     c->cur = CUR_IGNORE;
     if (i >= 0) {
@@ -107,9 +108,9 @@ static int on_begin(void *ctx, const cc_mp_part_t *part)
             return 0;
         }
         up->docs[i].present = 1;
-        rv = cc_store_open(c->r, &up->docs[i].spool);
-        if (rv != APR_SUCCESS) {
-            stop(c, cc_store_http_status(rv), NULL);
+        err = cc_spool_open(c->r, &up->docs[i].spool);
+        if (err != 0) {
+            stop(c, cc_spool_http_status(err), NULL);
             return 1;
         }
         c->cur = CUR_FILE;
@@ -127,8 +128,9 @@ static int on_data(void *ctx, const char *data, size_t len)
     ctx_t *c = ctx;
     cc_value_t *v;
     cc_upload_doc_t *d;
-    apr_size_t take, head_len;
-    apr_status_t rv;
+    apr_size_t take;
+    size_t head_len;
+    int err;
 
     if (c->cur == CUR_TEXT) {
         v = &c->up->fields[c->cur_index];
@@ -155,11 +157,11 @@ static int on_data(void *ctx, const char *data, size_t len)
     if (d->type_bad) {
         return 0;
     }
-    rv = cc_store_write(d->spool, data, len);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00801)
-                      "cannot write a document file");
-        stop(c, cc_store_http_status(rv), NULL);
+    err = cc_store_append(d->spool, data, len);
+    if (err != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(err), c->r,
+                      CCLOGNO(00801) "cannot write a document file");
+        stop(c, cc_spool_http_status(err), NULL);
         return 1;
     }
     /* A wrong signature is known from the first bytes; stop storing then
@@ -178,9 +180,9 @@ static int on_end(void *ctx)
     ctx_t *c = ctx;
     cc_upload_doc_t *d;
     const unsigned char *head;
-    apr_size_t head_len;
-    const char *mime;
-    apr_status_t rv;
+    size_t head_len;
+    const char *why = NULL;
+    int err;
 
     if (c->cur != CUR_FILE) {
         c->cur = CUR_IGNORE;
@@ -192,28 +194,24 @@ static int on_end(void *ctx)
         return 0;
     }
     head = cc_store_head(d->spool, &head_len);
-    d->type = cc_doc_sniff(head, head_len);
-    if (d->type == CC_DOC_UNKNOWN) {
+    switch (cc_sniff_type(head, head_len, &d->type, &why)) {
+    case CC_SNIFF_BAD:
         d->type_bad = 1;
         return 0;
-    }
-    /* Signature and libmagic must agree: a polyglot that one of them
-     * reads differently is refused. */
-    if (cc_sniff_mime(c->r, head, head_len, &mime) != APR_SUCCESS) {
-        /* No libmagic (already logged): a 500, not a 415 that would
-         * blame every client's document. */
+    case CC_SNIFF_UNUSABLE:
+        /* A 500, not a 415 that would blame every client's document. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, CCLOGNO(00602)
+                      "libmagic is unusable: %s", why);
         stop(c, HTTP_INTERNAL_SERVER_ERROR, NULL);
         return 1;
+    case CC_SNIFF_OK:
+        break;
     }
-    if (!mime || cc_doc_from_mime(mime) != d->type) {
-        d->type_bad = 1;
-        return 0;
-    }
-    rv = cc_store_flush(d->spool);
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, CCLOGNO(00802)
-                      "cannot write a document file");
-        stop(c, cc_store_http_status(rv), NULL);
+    err = cc_store_flush(d->spool);
+    if (err != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(err), c->r,
+                      CCLOGNO(00802) "cannot write a document file");
+        stop(c, cc_spool_http_status(err), NULL);
         return 1;
     }
     return 0;

@@ -3,18 +3,15 @@
 # together; the unique indexes must let exactly one through, the others
 # answer 409, and the losers' documents must not stay on disk.
 #
-# Each child has its own connection and sends its whole request except
-# the last body byte, reports "ready", and waits; the parent releases all
-# of them at once by closing a pipe, so the 16 requests reach the
-# database together.
+# race_requests (Cartevo::Test) sends every request but its last byte on
+# its own connection, then releases them all at once, so the 16 requests
+# reach the database together.
 use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use Cartevo::Test qw(:DEFAULT raw_connect read_response wait_until
-  document_names customers_of doc_bytes);
-use JSON::PP ();
-use POSIX ();
+use Cartevo::Test qw(:DEFAULT wait_until document_names customers_of
+  doc_bytes race_requests);
 
 plan tests => 2 * 8;
 
@@ -36,54 +33,6 @@ sub request_bytes {
     return $head . $body;
 }
 
-# Runs the requests concurrently; returns [status, message, id] each.
-sub race {
-    my (@requests) = @_;
-    pipe(my $ready_r, my $ready_w) or die "pipe: $!";
-    pipe(my $go_r, my $go_w) or die "pipe: $!";
-    pipe(my $res_r, my $res_w) or die "pipe: $!";
-    my @pids;
-    for my $req (@requests) {
-        my $pid = fork // die "fork: $!";
-        if (!$pid) {
-            close $_ for $ready_r, $go_w, $res_r;
-            my $line = "0\tchild failed\t\n";
-            eval {
-                my $s = raw_connect();
-                print $s substr($req, 0, -1);
-                $s->flush;
-                syswrite $ready_w, 'r';
-                sysread $go_r, my $x, 1;    # EOF when the parent closes
-                print $s substr($req, -1);
-                $s->flush;
-                my ($st, $h, $body) = read_response($s, 120);
-                my $d = eval { JSON::PP->new->decode($body) } || {};
-                $line = join("\t", $st, $d->{message} // '',
-                             ($d->{data} && $d->{data}{id}) // '') . "\n";
-                close $s;
-            };
-            syswrite $res_w, $line;    # < PIPE_BUF: one atomic write
-            POSIX::_exit(0);
-        }
-        push @pids, $pid;
-    }
-    close $_ for $ready_w, $go_r, $res_w;
-    my $ready = 0;
-    while ($ready < @requests) {
-        my $n = sysread $ready_r, my $buf, 64;
-        last unless $n;
-        $ready += $n;
-    }
-    close $go_w;    # go
-    my @out;
-    while (my $l = <$res_r>) {
-        chomp $l;
-        push @out, [split /\t/, $l, -1];
-    }
-    waitpid $_, 0 for @pids;
-    return ($ready, @out);
-}
-
 sub summary {
     my %n;
     $n{"$_->[0] $_->[1]"}++ for @_;
@@ -93,7 +42,7 @@ sub summary {
 sub check_race {
     my ($label, $company, $requests, $conflict_message, $row_sql) = @_;
     my @before = document_names();
-    my ($ready, @res) = race(@$requests);
+    my ($ready, @res) = race_requests(@$requests);
     is($ready, $N, "$label: all $N requests were in flight before the release");
     is(scalar @res, $N, "$label: $N answers");
     my @won = grep { $_->[0] == 201 } @res;

@@ -24,7 +24,8 @@ our @EXPORT = qw(base_url company token valid_fields create_customer
 # Additive helpers, imported on request.
 our @EXPORT_OK = qw(ctl secret_key b64url b64url_decode jwt_forge jwt_parts
   document_names wait_until raw_connect read_until read_response
-  read_until_eof http_head_parse doc_bytes customers_of slurp);
+  read_until_eof http_head_parse doc_bytes customers_of slurp
+  race_requests);
 
 my $json = JSON::PP->new->canonical;
 my $counter = 0;
@@ -560,6 +561,62 @@ sub read_response {
         sub { my @r = http_head_parse($_[0]); scalar @r }, $timeout);
     my ($st, $h, $body) = http_head_parse($buf);
     return ($st // 0, $h // {}, $body // $buf, $buf, $eof);
+}
+
+# Sends raw requests concurrently: each child has its own connection,
+# sends all but the last byte, reports ready and waits; the parent
+# releases them together by closing a pipe. Returns (how many were in
+# flight, [status, message, data.id, Idempotent-Replayed, md5 of the
+# body] per answer).
+sub race_requests {
+    my (@requests) = @_;
+    require Digest::MD5;
+    require POSIX;
+    pipe(my $ready_r, my $ready_w) or die "pipe: $!";
+    pipe(my $go_r, my $go_w) or die "pipe: $!";
+    pipe(my $res_r, my $res_w) or die "pipe: $!";
+    my @pids;
+    for my $req (@requests) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $_ for $ready_r, $go_w, $res_r;
+            my $line = "0\tchild failed\t\t\t\n";
+            eval {
+                my $s = raw_connect();
+                print $s substr($req, 0, -1);
+                $s->flush;
+                syswrite $ready_w, 'r';
+                sysread $go_r, my $x, 1;    # EOF when the parent closes
+                print $s substr($req, -1);
+                $s->flush;
+                my ($st, $h, $body) = read_response($s, 120);
+                my $d = eval { JSON::PP->new->decode($body) } || {};
+                $line = join("\t", $st, $d->{message} // '',
+                             ($d->{data} && $d->{data}{id}) // '',
+                             $h->{'idempotent-replayed'} // '',
+                             Digest::MD5::md5_hex($body // '')) . "\n";
+                close $s;
+            };
+            syswrite $res_w, $line;    # < PIPE_BUF: one atomic write
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    close $_ for $ready_w, $go_r, $res_w;
+    my $ready = 0;
+    while ($ready < @requests) {
+        my $n = sysread $ready_r, my $buf, 64;
+        last unless $n;
+        $ready += $n;
+    }
+    close $go_w;    # go
+    my @out;
+    while (my $l = <$res_r>) {
+        chomp $l;
+        push @out, [split /\t/, $l, -1];
+    }
+    waitpid $_, 0 for @pids;
+    return ($ready, @out);
 }
 
 1;

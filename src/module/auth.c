@@ -126,15 +126,10 @@ int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved)
     if (!cache_lookup(who->client_id, now,
                       apr_time_from_sec(sc->auth_cache_seconds), &e)) {
         dbd = cc_db_acquire(r);
-        if (!dbd) {
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
-        if (cc_db_select(r, dbd, CC_SQL_CLIENT_STATE, &res, NULL,
-                         who->client_id, NULL) != 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00302)
-                          "credential lookup failed");
-            return cc_db_alive(r, dbd) ? HTTP_INTERNAL_SERVER_ERROR
-                                       : HTTP_SERVICE_UNAVAILABLE;
+        if (!dbd
+            || cc_db_select(r, dbd, CC_SQL_CLIENT_STATE, &res, NULL,
+                            who->client_id, NULL) != 0) {
+            return cc_db_failure(r, dbd, "credential lookup");
         }
         memset(&e, 0, sizeof(e));
         if (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {

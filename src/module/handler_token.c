@@ -133,22 +133,10 @@ int cc_handle_token(request_rec *r)
     json_object_put(req);
 
     dbd = cc_db_acquire(r);
-    if (!dbd) {
-        apr_table_setn(r->err_headers_out, "Retry-After", "5");
-        return cc_http_error(r, HTTP_SERVICE_UNAVAILABLE,
-                             "Service temporarily unavailable");
-    }
-    if (cc_db_select(r, dbd, CC_SQL_CLIENT_KEY, &res, NULL, client_id,
-                     NULL) != 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00401)
-                      "client lookup failed");
-        if (!cc_db_alive(r, dbd)) {
-            apr_table_setn(r->err_headers_out, "Retry-After", "5");
-            return cc_http_error(r, HTTP_SERVICE_UNAVAILABLE,
-                                 "Service temporarily unavailable");
-        }
-        return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                             "Internal server error");
+    if (!dbd
+        || cc_db_select(r, dbd, CC_SQL_CLIENT_KEY, &res, NULL, client_id,
+                        NULL) != 0) {
+        return cc_http_fail(r, cc_db_failure(r, dbd, "client lookup"));
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
         company = cc_db_get(r, dbd, row, 0);

@@ -60,6 +60,13 @@ static const key_t_ keys[] = {
     K("issuer_api_key_file", T_STR, issuer_api_key_file, 0, 0),
     K("issuer_timeout", T_DBL, issuer_timeout, 0.1, 600),
     K("ca_file", T_STR, ca_file, 0, 0),
+    K("fetch_connect_timeout", T_DBL, fetch_connect_timeout, 0.1, 600),
+    K("fetch_timeout", T_DBL, fetch_timeout, 0.1, 3600),
+    /* Not above the contract's 10 MiB: the decoder reads no more. */
+    K("fetch_max_bytes", T_ULL, fetch_max_bytes, 1, 10485760),
+    K("fetch_min_width", T_UINT, fetch_min_width, 1, 100000),
+    K("fetch_min_height", T_UINT, fetch_min_height, 1, 100000),
+    K("allow_targets", T_STR, allow_targets, 0, 0),
     K("webhook_timeout", T_DBL, webhook_timeout, 0.1, 600),
     K("webhook_backoff_base", T_DBL, webhook_backoff_base, 0.01, 86400),
     K("webhook_backoff_max", T_DBL, webhook_backoff_max, 0.01, 86400),
@@ -93,6 +100,13 @@ static void defaults(cc_kycd_cfg_t *c)
     c->verify_timeout = 30;
     c->enroll_provider = "sandbox";
     c->issuer_timeout = 30;
+    c->fetch_connect_timeout = 5;
+    c->fetch_timeout = 30;
+    c->fetch_max_bytes = 10485760ULL;
+    /* The module's synchronous gate (CartevoMinImagePixels 400x250), so a
+     * fetched document is refused exactly where an upload would be. */
+    c->fetch_min_width = 400;
+    c->fetch_min_height = 250;
     c->webhook_timeout = 10;
     c->webhook_backoff_base = 30;
     c->webhook_backoff_max = 3600;
@@ -250,6 +264,21 @@ static int load_file(cc_kycd_cfg_t *c, apr_pool_t *p, const char *path)
     return rc;
 }
 
+/* allow_targets, parsed once here so that a bad entry stops the start. */
+static int check_targets(cc_kycd_cfg_t *cfg, apr_pool_t *p)
+{
+    char err[160];
+
+    cfg->targets = apr_pcalloc(p, sizeof(*cfg->targets));
+    if (cc_targets_parse(cfg->allow_targets, cfg->targets, err, sizeof(err))
+        != 0) {
+        fprintf(stderr, "cartevo-kycd: allow_targets: %s; list exact "
+                "host:port entries separated by commas\n", err);
+        return -1;
+    }
+    return 0;
+}
+
 static void usage(void)
 {
     size_t i;
@@ -357,6 +386,9 @@ int cc_kycd_config_load(cc_kycd_cfg_t *cfg, apr_pool_t *p, int argc,
     if (!strcmp(cfg->enroll_provider, "http") && cfg->issuer_url == NULL) {
         fputs("cartevo-kycd: enroll_provider http needs issuer_url\n",
               stderr);
+        return -1;
+    }
+    if (check_targets(cfg, p) != 0) {
         return -1;
     }
     if (cfg->public_base_url == NULL) {

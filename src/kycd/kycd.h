@@ -7,11 +7,13 @@
  *   listener.c      the Unix socket (CCWAKE/1 lines) -> the job queue
  *   workers.c       worker threads: queue -> claim -> verify -> enroll
  *   jobs.c          the kyc_jobs SQL: claim with a lease, complete, retry
+ *   targets.c       which URLs may be fetched; allow_targets (targets.h)
  *   customer.c      a customer row as the API's JSON object (webhooks)
  *   verify_local.c  the local provider (decoding in a limited child)
  *   verify_http.c   the http verification provider
  *   enroll.c        issuer enrollment: sandbox and http
- *   http.c          libcurl requests shared by the http providers/webhooks
+ *   http.c          libcurl requests shared by the http providers/webhooks,
+ *                   and the GET of a tenant's document URL
  *   webhooks.c      outbox -> deliveries -> signed POSTs, with backoff
  *   sweeper.c       removal of document files no row references
  *
@@ -29,6 +31,8 @@
 #include <apr_queue.h>
 #include <apr_thread_proc.h>
 #include <libpq-fe.h>
+
+#include "targets.h"
 
 /* ---- configuration (config.c) ----------------------------------------- */
 
@@ -68,8 +72,16 @@ typedef struct {
     const char *issuer_url;
     const char *issuer_api_key_file;
     double issuer_timeout;
-    /* TLS for the http providers and webhooks (default: system CAs) */
+    /* TLS for the http providers, webhooks and document fetches
+     * (default: system CAs) */
     const char *ca_file;
+    /* document fetches (POST /customers/enroll) */
+    double fetch_connect_timeout;
+    double fetch_timeout; /* one document, redirects included */
+    unsigned long long fetch_max_bytes;
+    unsigned fetch_min_width, fetch_min_height; /* the upload gate's size */
+    const char *allow_targets; /* as configured; parsed into targets */
+    cc_targets_t *targets;
     /* webhooks */
     double webhook_timeout;
     double webhook_backoff_base;
@@ -282,6 +294,34 @@ int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
                  const char *const *headers, const char *body, size_t len,
                  double timeout, size_t max_body, cc_http_resp_t *resp);
 void cc_http_resp_free(cc_http_resp_t *resp);
+
+/* Receives a fetched body as it arrives: 0, or an errno value to stop. */
+typedef int (*cc_http_sink_t)(void *ud, const void *data, size_t len);
+
+typedef struct {
+    const char *url;  /* a tenant's URL: never logged beyond its origin */
+    size_t max_bytes; /* more is a failure, judged as bytes arrive */
+    cc_http_sink_t sink;
+    void *ud;
+    /* results */
+    char why[512];    /* "https://host: reason", for logs and last_error */
+    char brief[64];   /* the reason without URL or host, for customers */
+    int redirects;
+} cc_http_fetch_t;
+
+#define CC_HTTP_FETCH_OK 0     /* a 200's body went to the sink */
+#define CC_HTTP_FETCH_RETRY 1  /* may succeed later: resolution, connect,
+                                  timeouts, 408, 429, 5xx, our storage */
+#define CC_HTTP_FETCH_FAILED 2 /* cannot succeed: URL or address refused,
+                                  TLS, other statuses, too large, too many
+                                  redirects */
+
+/* GETs f->url under the tenant URL rules (targets.h): https only unless
+ * listed, every connected address checked, at most 3 redirects each
+ * checked as a URL of its own, fetch_connect_timeout per connection and
+ * fetch_timeout for the whole, no proxy. Only a 200's body reaches the
+ * sink; a failed fetch may have sent it part of a body. */
+int cc_http_fetch(const cc_kycd_cfg_t *cfg, cc_http_fetch_t *f);
 
 /* ---- webhooks and the sweeper ------------------------------------------ */
 

@@ -232,7 +232,12 @@ static void warn_short_lease(const cc_kycd_cfg_t *cfg)
     double enroll = strcmp(cfg->enroll_provider, "http") == 0
                         ? cfg->issuer_timeout
                         : 0;
+    double fetch = 2.0 * cfg->fetch_timeout; /* front and back */
     double phase = verify > enroll ? verify : enroll;
+
+    if (fetch > phase) {
+        phase = fetch;
+    }
 
     if (cfg->lease_seconds <= phase) {
         cc_kycd_log(CC_LOG_WARN, "lease_seconds %d is not longer than a "
@@ -394,6 +399,11 @@ int main(int argc, char **argv)
                != APR_SUCCESS) {
         cc_kycd_log(CC_LOG_ERR, "cannot start threads");
         return 1;
+    }
+    if (cfg->targets->n > 0) {
+        cc_kycd_log(CC_LOG_WARN, "allow_targets exempts %d target(s) from "
+                    "the https and address rules: for development and "
+                    "tests only", cfg->targets->n);
     }
     cc_kycd_log(CC_LOG_INFO, "started: %d workers, %d webhook workers, "
                 "socket %s, verify=%s, enroll=%s, owner %s", cfg->workers,

@@ -18,6 +18,7 @@
 #include "kycd.h"
 
 #include "cc_crypto.h"
+#include "cc_store.h"
 
 #include <apr_atomic.h>
 
@@ -42,6 +43,20 @@ static const char claim_sql[] =
     " RETURNING j.id, j.customer_id,"
     "   (SELECT company_id FROM customers WHERE id = j.customer_id),"
     "   j.enroll, j.phase, j.attempts";
+
+const char *cc_jobs_phase_name(cc_phase_t phase)
+{
+    return phase == CC_PHASE_FETCH    ? "fetch"
+           : phase == CC_PHASE_ENROLL ? "enroll"
+                                      : "verify";
+}
+
+static cc_phase_t phase_of(const char *name)
+{
+    return strcmp(name, "fetch") == 0    ? CC_PHASE_FETCH
+           : strcmp(name, "enroll") == 0 ? CC_PHASE_ENROLL
+                                         : CC_PHASE_VERIFY;
+}
 
 int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
                   cc_job_t *job)
@@ -70,7 +85,7 @@ int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
     snprintf(job->company_id, sizeof(job->company_id), "%s",
              PQgetvalue(res, 0, 2));
     job->enroll = PQgetvalue(res, 0, 3)[0] == 't';
-    job->phase_enroll = strcmp(PQgetvalue(res, 0, 4), "enroll") == 0;
+    job->phase = phase_of(PQgetvalue(res, 0, 4));
     job->attempts = atoi(PQgetvalue(res, 0, 5));
     PQclear(res);
     return 1;
@@ -178,7 +193,8 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const cc_verdict_t *v, int enroll_next)
 {
     char jid[24], lease[24];
-    const char *jv[4] = { jid, job->lease, enroll_next ? "t" : "f", lease };
+    const char *jv[5] = { jid, job->lease, enroll_next ? "t" : "f", lease,
+                          cc_jobs_phase_name(job->phase) };
     const char *cv[5] = { job->customer_id, v->kyc_status, v->reason,
                           v->message, enroll_next ? "t" : "f" };
     long n = 0;
@@ -197,8 +213,9 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                 "   ELSE clock_timestamp() END,"
                 " last_error = NULL, updated_at = clock_timestamp()"
                 " WHERE id = $1::bigint AND lease_owner = $2"
-                " AND state = 'running' AND phase = 'verify'",
-                4, jv);
+                " AND state = 'running' AND phase = $5"
+                " AND phase IN ('fetch', 'verify')",
+                5, jv);
     if (rc != 1) {
         return rc;
     }
@@ -223,6 +240,60 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
 fail:
     cc_db_rollback(conn);
     return -1;
+}
+
+/* Inserts one fetched document's row inside the caller's transaction. */
+static int insert_document(PGconn *conn, const cc_job_t *job,
+                           const cc_doc_new_t *doc)
+{
+    char size[24], w[16], h[16];
+    const char *vals[10] = { job->customer_id, doc->side, doc->storage_name,
+                             doc->mime_type, size, doc->sha256_hex, w, h,
+                             doc->document_id, CC_STORE_FORMAT_PLAIN };
+
+    snprintf(size, sizeof(size), "%llu", doc->size);
+    snprintf(w, sizeof(w), "%u", doc->width);
+    snprintf(h, sizeof(h), "%u", doc->height);
+    return tx_exec(conn, "insert fetched document",
+                   "INSERT INTO customer_documents (customer_id, side,"
+                   " storage_name, mime_type, size_bytes, sha256, width,"
+                   " height, document_id, format) VALUES ($1::uuid, $2, $3,"
+                   " $4, $5::bigint, decode($6, 'hex'), $7::int, $8::int,"
+                   " $9::uuid, $10)",
+                   10, vals, NULL);
+}
+
+int cc_jobs_complete_fetch(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                           const cc_doc_new_t *docs, int ndocs)
+{
+    char jid[24], lease[24];
+    const char *jv[3] = { jid, job->lease, lease };
+    int i, rc;
+
+    snprintf(jid, sizeof(jid), "%lld", job->id);
+    snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
+    rc = fenced_begin(conn, job, "fetched documents",
+                "UPDATE kyc_jobs SET phase = 'verify', attempts = 1,"
+                " lease_until = clock_timestamp()"
+                "   + make_interval(secs => $3::double precision),"
+                " last_error = NULL, updated_at = clock_timestamp()"
+                " WHERE id = $1::bigint AND lease_owner = $2"
+                " AND state = 'running' AND phase = 'fetch'",
+                3, jv);
+    if (rc != 1) {
+        return rc;
+    }
+    for (i = 0; i < ndocs; i++) {
+        if (insert_document(conn, job, &docs[i]) != 0) {
+            cc_db_rollback(conn);
+            return -1;
+        }
+    }
+    if (cc_db_commit(conn) != 0) {
+        cc_db_rollback(conn);
+        return -1;
+    }
+    return 1;
 }
 
 int cc_jobs_complete_enroll(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,

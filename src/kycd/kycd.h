@@ -5,8 +5,10 @@
  *   config.c        defaults, the config file and command-line flags
  *   db.c            libpq connections and parameterised statements
  *   listener.c      the Unix socket (CCWAKE/1 lines) -> the job queue
- *   workers.c       worker threads: queue -> claim -> verify -> enroll
+ *   workers.c       worker threads: queue -> claim -> (fetch) -> verify
+ *                   -> enroll
  *   jobs.c          the kyc_jobs SQL: claim with a lease, complete, retry
+ *   fetch.c         the fetch phase: a customer's document URLs -> store
  *   targets.c       which URLs may be fetched; allow_targets (targets.h)
  *   customer.c      a customer row as the API's JSON object (webhooks)
  *   verify_local.c  the local provider (decoding in a limited child)
@@ -179,6 +181,15 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data);
 
 void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data);
 
+typedef enum {
+    CC_PHASE_FETCH = 0,
+    CC_PHASE_VERIFY,
+    CC_PHASE_ENROLL
+} cc_phase_t;
+
+/* kyc_jobs.phase as stored. */
+const char *cc_jobs_phase_name(cc_phase_t phase);
+
 typedef struct {
     long long id;
     /* This claim's lease token, "<owner>#<n>": unique per claim, not per
@@ -188,7 +199,7 @@ typedef struct {
     char customer_id[37];
     char company_id[37];
     int enroll;       /* the request asked for enrollment */
-    int phase_enroll; /* verification already committed */
+    cc_phase_t phase; /* where the job is (committed phases are done) */
     int attempts;
 } cc_job_t;
 
@@ -204,12 +215,31 @@ typedef struct {
     const char *message;
 } cc_verdict_t;
 
-/* Commits the verification outcome if job->lease still holds the job:
+/* Commits the verification outcome if job->lease still holds the job in
+ * its phase (verify, or fetch for a document that could not be fetched):
  * customer kyc_* fields, the outcome outbox event, and the job either done
  * or moved to the enroll phase (enroll_next). Returns 1 when committed, 0
  * when the lease was lost (nothing written), -1 on error. */
 int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
                             const cc_verdict_t *v, int enroll_next);
+
+/* A fetched document, committed to the store, for its row. */
+typedef struct {
+    const char *side;         /* "front" or "back" */
+    const char *storage_name; /* cc_store_name() */
+    const char *document_id;  /* cc_store_document_id() */
+    const char *mime_type;
+    const char *sha256_hex;
+    unsigned long long size;
+    unsigned width, height;   /* 0 for a PDF, as the module stores it */
+} cc_doc_new_t;
+
+/* Ends the fetch phase under the same lease rule: the document rows and
+ * the job moved to the verify phase (attempts restart at 1, the lease is
+ * renewed) in one transaction. Returns 1 when committed, 0 when the lease
+ * was lost, -1 on error; only after 1 may the files be kept. */
+int cc_jobs_complete_fetch(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
+                           const cc_doc_new_t *docs, int ndocs);
 
 /* Commits the enrollment outcome (ENROLLED with issuer_id, or FAILED with
  * issuer_id NULL) under the same lease rule; the job ends done. */
@@ -262,10 +292,31 @@ int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
                    const cc_docs_t *docs, cc_verdict_t *v, apr_pool_t *p,
                    const char **why);
 
+/* The local provider's rejections, also used for fetched documents that
+ * fail the upload gate; side is "front" or "back". */
+void cc_verdict_unreadable(cc_verdict_t *v, apr_pool_t *p, const char *side);
+void cc_verdict_low_resolution(cc_verdict_t *v, apr_pool_t *p,
+                               const char *side, unsigned w, unsigned h,
+                               unsigned min_w, unsigned min_h);
+
 /* The "--check-document TYPE" child: reads the document on stdin under
  * resource limits, decodes it, prints one result line. Returns the exit
  * status. */
 int cc_verify_local_child(int argc, const char *const *argv);
+
+/* ---- the fetch phase (fetch.c) ---------------------------------------- */
+
+#define CC_FETCH_STORED 0 /* rows committed; job->phase is now verify */
+#define CC_FETCH_REJECT 1 /* *v is the outcome to commit now */
+#define CC_FETCH_RETRY 2  /* *why; *v is the outcome once no attempts are
+                             left */
+#define CC_FETCH_LOST 3   /* the lease was lost: nothing to do */
+
+/* Fetches the customer's documents (front, then back when back_url is
+ * set), gates them as an upload is gated, stores them and commits their
+ * rows with the move to the verify phase. Strings are in p. */
+int cc_fetch_documents(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                       cc_verdict_t *v, apr_pool_t *p, const char **why);
 
 /* ---- enrollment (enroll.c) --------------------------------------------- */
 

@@ -312,6 +312,22 @@ static void reject(cc_verdict_t *v, const char *reason, const char *msg)
     v->message = msg;
 }
 
+void cc_verdict_unreadable(cc_verdict_t *v, apr_pool_t *p, const char *side)
+{
+    reject(v, "UNREADABLE",
+           apr_psprintf(p, "The %s of the identity document could not be "
+                        "decoded", side));
+}
+
+void cc_verdict_low_resolution(cc_verdict_t *v, apr_pool_t *p,
+                               const char *side, unsigned w, unsigned h,
+                               unsigned min_w, unsigned min_h)
+{
+    reject(v, "LOW_RESOLUTION",
+           apr_psprintf(p, "The %s image is %ux%u pixels; at least %ux%u "
+                        "are required", side, w, h, min_w, min_h));
+}
+
 int cc_verify_local(cc_kycd_t *d, const cc_docs_t *docs, cc_verdict_t *v,
                     apr_pool_t *p, const char **why)
 {
@@ -360,18 +376,14 @@ int cc_verify_local(cc_kycd_t *d, const cc_docs_t *docs, cc_verdict_t *v,
         if (!c.ok) {
             cc_kycd_log(CC_LOG_INFO, "%s document unreadable: %s", side,
                         c.why);
-            reject(v, "UNREADABLE",
-                   apr_psprintf(p, "The %s of the identity document could "
-                                "not be decoded", side));
+            cc_verdict_unreadable(v, p, side);
             return CC_VERIFY_DONE;
         }
         if (is_image
             && !cc_doc_big_enough(c.w, c.h, cfg->min_width,
                                   cfg->min_height)) {
-            reject(v, "LOW_RESOLUTION",
-                   apr_psprintf(p, "The %s image is %ux%u pixels; at least "
-                                "%ux%u are required", side, c.w, c.h,
-                                cfg->min_width, cfg->min_height));
+            cc_verdict_low_resolution(v, p, side, c.w, c.h, cfg->min_width,
+                                      cfg->min_height);
             return CC_VERIFY_DONE;
         }
         if (is_image && c.stddev < cfg->blank_stddev) {

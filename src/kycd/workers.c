@@ -1,70 +1,114 @@
 /*
  * workers.c: worker threads. Each pops queue items (a poked job id, or 0
  * for "any due job"), claims through jobs.c, and runs the job's phases:
+ * for a customer enrolled by URL, fetch its documents first (fetch.c);
  * verify with the configured provider and commit the verdict; then, when
  * the request asked for it (enroll=true) or enroll_approved is set and
  * the customer was approved, enroll on the issuer and commit that. A
- * transient provider failure gives the job back with backoff.
+ * transient failure gives the job back with backoff.
  */
 #include "kycd.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Runs one claimed job to its next commit point(s). */
-static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
+/* Commits a verdict (of the verify phase, or of a fetch that ended the
+ * job) and wakes the webhook dispatcher. Returns 1 when the job goes on
+ * to the enroll phase under this claim. */
+static int commit_verdict(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                          const cc_verdict_t *v, int enroll_next)
 {
-    const cc_kycd_cfg_t *cfg = d->cfg;
-    const char *why = NULL, *issuer_id = NULL;
+    int rc = cc_jobs_complete_verify(conn, d, job, v, enroll_next);
+
+    if (rc < 0) {
+        cc_jobs_retry(conn, d, job, "cannot commit the verdict");
+        return 0;
+    }
+    if (rc == 0) {
+        return 0;
+    }
+    cc_kycd_log(CC_LOG_INFO, "job %lld: %s%s%s", job->id, v->kyc_status,
+                v->reason ? " " : "", v->reason ? v->reason : "");
+    cc_kycd_webhooks_kick(d);
+    if (!enroll_next) {
+        return 0;
+    }
+    job->phase = CC_PHASE_ENROLL;
+    job->attempts = 1;
+    return 1;
+}
+
+/* The fetch phase; 1 when the documents are stored and the job goes on
+ * to verification under this claim. A transient failure is retried while
+ * attempts are left, then ends the job as a fetch that cannot succeed
+ * does: REJECTED, never a silent "failed". */
+static int run_fetch(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                     apr_pool_t *p)
+{
+    const char *why = NULL;
+    cc_verdict_t v;
     int rc;
 
-    cc_kycd_log(CC_LOG_INFO, "job %lld: claimed (attempt %d, phase %s)",
-                job->id, job->attempts,
-                job->phase_enroll ? "enroll" : "verify");
-    if (!job->phase_enroll) {
-        cc_docs_t docs;
-        cc_verdict_t v;
-        int enroll_next;
-
-        memset(&v, 0, sizeof(v));
-        if (cc_jobs_load_docs(conn, job->customer_id, &docs) != 0) {
-            cc_jobs_retry(conn, d, job, "cannot load the customer");
-            return;
-        }
-        if (strcmp(cfg->verify_provider, "http") == 0) {
-            rc = cc_verify_http(d, conn, job, &docs, &v, p, &why);
-        }
-        else {
-            rc = cc_verify_local(d, &docs, &v, p, &why);
-        }
-        if (rc != CC_VERIFY_DONE) {
-            /* A permanent provider failure (e.g. 4xx: our request or its
-             * configuration is wrong) still gets retries: an operator may
-             * fix it; the attempts bound the cost. */
-            cc_jobs_retry(conn, d, job, why ? why : "provider failed");
-            return;
-        }
-        enroll_next = strcmp(v.kyc_status, "APPROVED") == 0
-                      && (job->enroll || cfg->enroll_approved);
-        rc = cc_jobs_complete_verify(conn, d, job, &v, enroll_next);
-        if (rc < 0) {
-            cc_jobs_retry(conn, d, job, "cannot commit the verdict");
-            return;
-        }
-        if (rc == 0) {
-            return;
-        }
-        cc_kycd_log(CC_LOG_INFO, "job %lld: %s%s%s", job->id, v.kyc_status,
-                    v.reason ? " " : "", v.reason ? v.reason : "");
-        cc_kycd_webhooks_kick(d);
-        if (!enroll_next) {
-            return;
-        }
-        job->phase_enroll = 1;
-        job->attempts = 1;
+    memset(&v, 0, sizeof(v));
+    rc = cc_fetch_documents(d, conn, job, &v, p, &why);
+    if (rc == CC_FETCH_STORED) {
+        return 1;
     }
-    rc = cc_enroll(d, conn, job, p, &issuer_id, &why);
-    if (rc == CC_ENROLL_RETRY && job->attempts < cfg->max_attempts) {
+    if (rc == CC_FETCH_LOST) {
+        return 0;
+    }
+    if (rc == CC_FETCH_RETRY) {
+        if (job->attempts < d->cfg->max_attempts) {
+            cc_jobs_retry(conn, d, job, why ? why : "fetch failed");
+            return 0;
+        }
+        cc_kycd_log(CC_LOG_WARN, "job %lld attempt %d: %s; no attempts "
+                    "left", job->id, job->attempts, why ? why : "fetch failed");
+    }
+    commit_verdict(d, conn, job, &v, 0);
+    return 0;
+}
+
+/* The verify phase; 1 when the job goes on to enrollment. */
+static int run_verify(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                      apr_pool_t *p)
+{
+    const cc_kycd_cfg_t *cfg = d->cfg;
+    const char *why = NULL;
+    cc_docs_t docs;
+    cc_verdict_t v;
+    int rc;
+
+    memset(&v, 0, sizeof(v));
+    if (cc_jobs_load_docs(conn, job->customer_id, &docs) != 0) {
+        cc_jobs_retry(conn, d, job, "cannot load the customer");
+        return 0;
+    }
+    if (strcmp(cfg->verify_provider, "http") == 0) {
+        rc = cc_verify_http(d, conn, job, &docs, &v, p, &why);
+    }
+    else {
+        rc = cc_verify_local(d, &docs, &v, p, &why);
+    }
+    if (rc != CC_VERIFY_DONE) {
+        /* A permanent provider failure (e.g. 4xx: our request or its
+         * configuration is wrong) still gets retries: an operator may
+         * fix it; the attempts bound the cost. */
+        cc_jobs_retry(conn, d, job, why ? why : "provider failed");
+        return 0;
+    }
+    return commit_verdict(d, conn, job, &v,
+                          strcmp(v.kyc_status, "APPROVED") == 0
+                              && (job->enroll || cfg->enroll_approved));
+}
+
+static void run_enroll(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                       apr_pool_t *p)
+{
+    const char *why = NULL, *issuer_id = NULL;
+    int rc = cc_enroll(d, conn, job, p, &issuer_id, &why);
+
+    if (rc == CC_ENROLL_RETRY && job->attempts < d->cfg->max_attempts) {
         cc_jobs_retry(conn, d, job, why ? why : "issuer unavailable");
         return;
     }
@@ -80,6 +124,21 @@ static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
                     issuer_id ? "ENROLLED" : "enrollment FAILED");
         cc_kycd_webhooks_kick(d);
     }
+}
+
+/* Runs one claimed job to its next commit point(s): each phase that
+ * commits and hands on continues under the same claim. */
+static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
+{
+    cc_kycd_log(CC_LOG_INFO, "job %lld: claimed (attempt %d, phase %s)",
+                job->id, job->attempts, cc_jobs_phase_name(job->phase));
+    if (job->phase == CC_PHASE_FETCH && !run_fetch(d, conn, job, p)) {
+        return;
+    }
+    if (job->phase == CC_PHASE_VERIFY && !run_verify(d, conn, job, p)) {
+        return;
+    }
+    run_enroll(d, conn, job, p);
 }
 
 void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data)

@@ -17,7 +17,8 @@
  *   http.c          libcurl requests shared by the http providers/webhooks,
  *                   and the GET of a tenant's document URL
  *   webhooks.c      outbox -> deliveries -> signed POSTs, with backoff
- *   sweeper.c       removal of document files no row references
+ *   sweeper.c       removal of document files no row references, and of
+ *                   idempotency keys older than 24 hours
  *
  * The database is the truth: a job is only ever decided by a transaction
  * that still holds the job's lease (see jobs.c).

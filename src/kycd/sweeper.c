@@ -1,5 +1,7 @@
 /*
- * sweeper.c: removes document files that no row references.
+ * sweeper.c: removes document files that no row references, and
+ * idempotency keys older than 24 hours (the contract keeps them at least
+ * that long).
  *
  * The module makes a file durable under its final name before the
  * transaction that references it commits; a crash in between leaves an
@@ -85,6 +87,36 @@ static void sweep(cc_kycd_t *d, PGconn *conn)
     }
 }
 
+/* Deletes expired idempotency keys in batches, so no statement holds many
+ * row locks or runs long; rows another transaction holds are skipped
+ * (the next pass takes them). */
+static void purge_idempotency_keys(cc_kycd_t *d, PGconn *conn)
+{
+    long n, total = 0;
+
+    do {
+        PGresult *r = cc_db_exec(conn, "purge idempotency keys",
+                                 "DELETE FROM idempotency_keys"
+                                 " WHERE ctid IN (SELECT ctid"
+                                 " FROM idempotency_keys"
+                                 " WHERE created_at < now()"
+                                 "   - interval '24 hours'"
+                                 " LIMIT 1000 FOR UPDATE SKIP LOCKED)",
+                                 0, NULL);
+
+        if (r == NULL) {
+            return;
+        }
+        n = cc_db_affected(r);
+        total += n;
+        PQclear(r);
+    } while (n == 1000 && !d->stopping);
+    if (total > 0) {
+        cc_kycd_log(CC_LOG_INFO, "sweeper: removed %ld idempotency key(s) "
+                    "older than 24 hours", total);
+    }
+}
+
 void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data)
 {
     cc_kycd_t *d = data;
@@ -97,6 +129,7 @@ void *APR_THREAD_FUNC cc_sweeper_thread(apr_thread_t *t, void *data)
         if (now.tv_sec >= next.tv_sec) {
             if (cc_db_ensure(&conn, d->cfg, "cartevo-kycd sweeper") == 0) {
                 sweep(d, conn);
+                purge_idempotency_keys(d, conn);
             }
             next.tv_sec = now.tv_sec + (time_t)d->cfg->orphan_sweep_interval;
             if (d->cfg->orphan_sweep_interval < 1) {

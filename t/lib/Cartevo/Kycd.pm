@@ -2,8 +2,11 @@ package Cartevo::Kycd;
 # Helpers for the cartevo-kycd tests (t/kycd): extra daemon instances with
 # their own config and socket, the main daemon that ./dev test started
 # (stopped and restarted by tests that need the database to themselves),
-# stub HTTP servers on loopback that record what they receive, and an
-# independent check of webhook signatures (Digest::SHA, not OpenSSL).
+# stub HTTP servers on loopback that record what they receive, an
+# independent check of webhook signatures (Digest::SHA, not OpenSSL), and
+# for the fetch phase: a CA and certificates made at test time, an HTTPS
+# document server, listeners that must see no connection, and customers
+# enrolled by URL inserted as the module inserts them.
 use strict;
 use warnings;
 
@@ -11,7 +14,11 @@ use Exporter 'import';
 use Digest::SHA qw(hmac_sha256_hex);
 use HTTP::Daemon ();
 use HTTP::Response ();
+use IO::Select ();
 use IO::Socket::INET ();
+use IO::Socket::IP ();
+use IO::Socket::SSL ();
+use IO::Socket::UNIX ();
 use JSON::PP ();
 use POSIX ':sys_wait_h';
 use Time::HiRes qw(sleep time);
@@ -19,7 +26,9 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(start_daemon stop_daemon kill9 stop_main start_main
   stub_server stub_stop stub_requests stub_requests_for wait_until
   verify_signature
-  free_port sql_rows);
+  free_port sql_rows
+  tls_pki https_server probe_listen probe_connected url_customer poke
+  daemon_log);
 
 my $json = JSON::PP->new->canonical;
 my $n = 0;
@@ -207,6 +216,179 @@ sub verify_signature {
     my ($t, $v1) = $h =~ /\At=(\d+),v1=([0-9a-f]{64})\z/ or return 0;
     return 0 if abs(time - $t) > 300;
     return hmac_sha256_hex("$t.$req->{body}", $secret) eq $v1;
+}
+
+# ---- the fetch phase -------------------------------------------------
+
+# Runs a command quietly (openssl chatters on stderr); dies on failure.
+sub _run {
+    my @cmd = @_;
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec @cmd or POSIX::_exit(127);
+    }
+    waitpid($pid, 0);
+    die "failed: @cmd" if $?;
+}
+
+# A CA, a leaf for 127.0.0.1 / ::1 / localhost signed by it, and a
+# self-signed leaf nobody trusts, made now with openssl. The directory and
+# the CA are readable by the daemon's service user.
+sub tls_pki {
+    $n++;
+    my $dir = "$state/kycd/pki$$-$n";
+    mkdir $dir or die "$dir: $!";
+    chmod 0755, $dir;
+    my $ext = "$dir/leaf.ext";
+    open my $fh, '>', $ext or die;
+    print $fh "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\n"
+        . "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    close $fh;
+    _run(qw(openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cartevo-test-ca),
+        -keyout => "$dir/ca.key", -out => "$dir/ca.pem");
+    _run(qw(openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1),
+        -keyout => "$dir/leaf.key", -out => "$dir/leaf.csr");
+    _run(qw(openssl x509 -req -days 2 -CAcreateserial),
+        -in => "$dir/leaf.csr", -CA => "$dir/ca.pem", -CAkey => "$dir/ca.key",
+        -extfile => $ext, -out => "$dir/leaf.pem");
+    _run(qw(openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1),
+        -addext => 'subjectAltName=IP:127.0.0.1',
+        -keyout => "$dir/rogue.key", -out => "$dir/rogue.pem");
+    chmod 0644, "$dir/ca.pem";
+    return { ca => "$dir/ca.pem", cert => "$dir/leaf.pem", key => "$dir/leaf.key",
+             rogue_cert => "$dir/rogue.pem", rogue_key => "$dir/rogue.key" };
+}
+
+sub _http_reply {
+    my ($c, $status, $headers, $body, %o) = @_;
+    my $h = "HTTP/1.1 $status X\r\nConnection: close\r\n";
+    $h .= "Content-Length: " . length($body) . "\r\n" unless $o{no_length};
+    for (my $i = 0; $i < @$headers; $i += 2) {
+        $h .= "$headers->[$i]: $headers->[$i + 1]\r\n";
+    }
+    print $c "$h\r\n";
+    for (my $off = 0; $off < length $body; $off += 65536) {
+        print $c substr($body, $off, 65536) or last;
+    }
+}
+
+# https_server(sub { my ($path_and_query, $count_for_path) = @_;
+#                    return ($status, [headers], $body, no_length => 1) },
+#              cert => PEM, key => PEM)
+# Forks an HTTPS server on 127.0.0.1; every connection and every request
+# (its path and query) is recorded as a JSON line before it is answered.
+sub https_server {
+    my ($handler, %o) = @_;
+    $n++;
+    my $log = "$state/kycd/https$$-$n.jsonl";
+    unlink $log;
+    my $l = IO::Socket::IP->new(LocalHost => '127.0.0.1', LocalPort => 0,
+                                Listen => 20, ReuseAddr => 1) or die "https: $!";
+    my $port = $l->sockport;
+    my $pid = fork // die;
+    if ($pid == 0) {
+        $SIG{PIPE} = 'IGNORE';
+        my %count;
+        my $note = sub {
+            open my $fh, '>>', $log or die;
+            print $fh $json->encode({ @_, at => time }), "\n";
+            close $fh;
+        };
+        while (1) {
+            my $c = $l->accept or next;
+            $note->(conn => 1);
+            IO::Socket::SSL->start_SSL($c, SSL_server => 1, SSL_cert_file => $o{cert},
+                SSL_key_file => $o{key}, Timeout => 10) or do { close $c; next };
+            my $req = '';
+            while ($req !~ /\r\n\r\n/ && length $req < 65536) {
+                my $r = sysread($c, my $buf, 4096) or last;
+                $req .= $buf;
+            }
+            my ($target) = $req =~ m{\AGET (\S+) HTTP/1\.[01]\r\n} or do { close $c; next };
+            my ($path) = $target =~ m{\A([^?]*)};
+            $note->(path => $target);
+            _http_reply($c, $handler->($target, ++$count{$path}));
+            $c->close(SSL_fast_shutdown => 1);
+        }
+    }
+    close $l;
+    return { pid => $pid, port => $port, log => $log,
+             base => "https://127.0.0.1:$port" };
+}
+
+# A listening TCP socket that is never accepted from: the kernel still
+# completes a client's handshake, so a pending connection shows as
+# readable (probe_connected).
+sub probe_listen {
+    my ($host, $port) = @_;
+    return IO::Socket::IP->new(LocalHost => $host, LocalPort => $port // 0,
+                               Listen => 16, ReuseAddr => 1, V6Only => 1);
+}
+
+sub probe_connected {
+    my ($sock) = @_;
+    return scalar IO::Select->new($sock)->can_read(0);
+}
+
+sub _psql_list {
+    my ($sql) = @_;
+    open my $ph, '-|', 'psql', '-X', '-q', '-At', '-F', '|', '-v', 'ON_ERROR_STOP=1',
+        $ENV{CARTEVO_DB}, '-c', $sql or die "psql: $!";
+    my @rows = map { chomp; [split /\|/, $_, -1] } <$ph>;
+    close $ph or die "psql failed: $sql";
+    return @rows;
+}
+
+sub _lit {
+    my ($v) = @_;
+    return 'NULL' unless defined $v;
+    $v =~ s/'/''/g;
+    return "'$v'";
+}
+
+# url_customer(company_id => C, front => URL, back => URL|undef,
+#              type => 'NIN', fields => {valid_fields}) -> (customer, job)
+# The rows POST /customers/enroll writes (src/module/db.c,
+# CC_SQL_CREATE_URL): the customer with its URLs, no document rows, a job
+# in phase fetch that enrolls, and customer.created.
+sub url_customer {
+    my (%a) = @_;
+    my %f = %{ $a{fields} };
+    $f{id_document_type} = $a{type} if $a{type};
+    my $back = $f{id_document_type} eq 'PASSPORT' ? undef : $a{back};
+    my @cols = qw(first_name last_name email country street city state
+        postal_code country_iso_code country_phone_code phone_number
+        identification_number id_document_type date_of_birth);
+    my $vals = join ', ', map { _lit($f{$_}) } @cols;
+    $cols[9] = 'phone_country_code';
+    my $co = _lit($a{company_id});
+    my ($row) = _psql_list("WITH c AS (INSERT INTO customers (id, company_id, "
+        . join(', ', @cols) . ", front_url, back_url) VALUES (gen_random_uuid(), "
+        . "$co, $vals, " . _lit($a{front}) . ', ' . _lit($back) . ") RETURNING id), "
+        . "j AS (INSERT INTO kyc_jobs (customer_id, enroll, phase) "
+        . "SELECT id, true, 'fetch' FROM c RETURNING id), "
+        . "o AS (INSERT INTO outbox_events (id, company_id, customer_id, event) "
+        . "SELECT gen_random_uuid(), $co, id, 'customer.created' FROM c) "
+        . "SELECT c.id, j.id FROM c, j");
+    return @$row;
+}
+
+# The module's wake-up line for a job (cc_wire.h).
+sub poke {
+    my ($socket, $job) = @_;
+    my $s = IO::Socket::UNIX->new(Peer => $socket) or return 0;
+    print $s "CCWAKE/1 $job\n";
+    close $s;
+    return 1;
+}
+
+sub daemon_log {
+    my ($d) = @_;
+    open my $fh, '<', $d->{log} or return '';
+    local $/;
+    return scalar <$fh>;
 }
 
 1;

@@ -16,7 +16,7 @@ use Cartevo::Kycd;
 use Digest::SHA qw(sha256_hex);
 use JSON::PP ();
 
-plan tests => 47;
+plan tests => 51;
 
 sub slurp { local $/; open my $f, '<:raw', $_[0] or die "$_[0]: $!"; return <$f> }
 
@@ -109,6 +109,26 @@ my $res = ua()->get(base_url() . "/customers/$d->{id}/documents/back", Authoriza
 is($res->code, 200, 'GET documents/back answers once fetched');
 ok($res->content eq $doc{back}, 'with the fetched bytes');
 is($d->{_job}[0], 'done', 'job done');
+
+# The same through the API: POST /customers/enroll, the module's poke.
+$res = ua()->post(base_url() . '/customers/enroll', Authorization => "Bearer $t",
+    'Content-Type' => 'application/json',
+    Content => JSON::PP::encode_json({ valid_fields(),
+        id_document_front_url => "$base/front.jpg?X-Amz-Signature=SECRETSIG",
+        id_document_back_url => "$base/back.png" }));
+is($res->code, 201, 'POST /customers/enroll: 201') or diag($res->content);
+my $api_id = (json_of($res) // {})->{data}{id} // '';
+my $ad = wait_until(sub {
+    my (undef, $gd) = get_json("/customers/$api_id", $t);
+    $gd && $gd->{data}{enrollment_status} =~ /^(ENROLLED|FAILED)$/ ? $gd->{data} : undef
+}, 30) || {};
+is("$ad->{kyc_status} $ad->{enrollment_status}", 'APPROVED ENROLLED',
+   'enrolled by URL through the API');
+$res = ua()->get(base_url() . "/customers/$api_id/documents/front", Authorization => "Bearer $t");
+ok($res->code == 200 && $res->content eq $doc{front}, 'its front is served once fetched');
+ok(wait_until(sub { grep { my $b = JSON::PP::decode_json($_->{body});
+    $b->{event} eq 'customer.enrolled' && $b->{data}{id} eq $api_id } stub_requests($hook) }, 10),
+   'customer.enrolled delivered');
 
 # Redirects: each hop is re-checked; relative and absolute Locations.
 $d = enroll(type => 'PASSPORT', front => "$base/hop1");

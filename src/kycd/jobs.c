@@ -14,6 +14,11 @@
  * the unique (job_id, event) index on outbox_events this is what makes
  * one terminal change and one outcome event per job, however many
  * daemons run and however often provider calls are repeated.
+ *
+ * Phases: fetch (customers enrolled by URL: the document rows are
+ * committed with the move to verify), verify, enroll. Each move to the
+ * next phase is committed with the outcome that allows it, under the
+ * fence, so a re-claimed job resumes where it was.
  */
 #include "kycd.h"
 
@@ -164,6 +169,19 @@ static int freeze_created(PGconn *conn, cc_kycd_t *d, const cc_job_t *job)
     return rc;
 }
 
+/* A lease renewed from now for lease_seconds, given as parameter $n. */
+#define RENEW_LEASE(n)                                                      \
+    " lease_until = clock_timestamp()"                                      \
+    "   + make_interval(secs => $" #n "::double precision),"
+
+/* The job id and the lease length as statement parameters. */
+static void job_params(const cc_kycd_t *d, const cc_job_t *job,
+                       char jid[24], char lease[24])
+{
+    snprintf(jid, 24, "%lld", job->id);
+    snprintf(lease, 24, "%d", d->cfg->lease_seconds);
+}
+
 /* Opens an outcome's transaction with its lease-fenced job update: 1 when
  * this claim still holds the job (the transaction stays open for the rest
  * of the outcome), 0 when the lease was lost (rolled back: the new holder
@@ -200,15 +218,13 @@ int cc_jobs_complete_verify(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     long n = 0;
     int rc;
 
-    snprintf(jid, sizeof(jid), "%lld", job->id);
-    snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
+    job_params(d, job, jid, lease);
     rc = fenced_begin(conn, job, "verification outcome",
                 "UPDATE kyc_jobs SET"
                 " state = CASE WHEN $3::boolean THEN 'running' ELSE 'done' END,"
                 " phase = CASE WHEN $3::boolean THEN 'enroll' ELSE phase END,"
                 " attempts = CASE WHEN $3::boolean THEN 1 ELSE attempts END,"
-                " lease_until = clock_timestamp()"
-                "   + make_interval(secs => $4::double precision),"
+                RENEW_LEASE(4)
                 " finished_at = CASE WHEN $3::boolean THEN NULL"
                 "   ELSE clock_timestamp() END,"
                 " last_error = NULL, updated_at = clock_timestamp()"
@@ -270,12 +286,10 @@ int cc_jobs_complete_fetch(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
     const char *jv[3] = { jid, job->lease, lease };
     int i, rc;
 
-    snprintf(jid, sizeof(jid), "%lld", job->id);
-    snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
+    job_params(d, job, jid, lease);
     rc = fenced_begin(conn, job, "fetched documents",
                 "UPDATE kyc_jobs SET phase = 'verify', attempts = 1,"
-                " lease_until = clock_timestamp()"
-                "   + make_interval(secs => $3::double precision),"
+                RENEW_LEASE(3)
                 " last_error = NULL, updated_at = clock_timestamp()"
                 " WHERE id = $1::bigint AND lease_owner = $2"
                 " AND state = 'running' AND phase = 'fetch'",

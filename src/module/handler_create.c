@@ -92,6 +92,14 @@ static int check_head(request_rec *r, char *boundary, int *answer)
     return 0;
 }
 
+static int is_passport(const cc_upload_t *up)
+{
+    const cc_value_t *t = &up->fields[CC_F_ID_DOCUMENT_TYPE];
+
+    return t->present && !t->truncated
+           && cc_rules_doctype(t->value, t->len) == CC_DOCTYPE_PASSPORT;
+}
+
 /* Reads the body: 0 to go on, 1 answered (framing, 413, storage, 415). */
 static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
                      int *answer)
@@ -115,7 +123,10 @@ static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
         return 1;
     }
     for (i = 0; i < 2; i++) {
-        if (up->docs[i].present && up->docs[i].type_bad) {
+        /* A passport's back is ignored (api-contract.md), so its type is
+         * nobody's business; only the exact value PASSPORT says so. */
+        if (up->docs[i].present && up->docs[i].type_bad
+            && !(i == CC_DOC_BACK && is_passport(up))) {
             *answer = cc_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     "Unsupported file type");
             return 1;

@@ -100,10 +100,12 @@ static int is_passport(const cc_upload_t *up)
            && cc_rules_doctype(t->value, t->len) == CC_DOCTYPE_PASSPORT;
 }
 
-/* Reads the body: 0 to go on, 1 answered (framing, 413, storage, 415). */
-static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
+/* Reads the body: 0 to go on, 1 answered (framing, 413, storage, the
+ * credential again, 415). */
+static int read_body(cc_create_t *c, const char *boundary, cc_upload_t *up,
                      int *answer)
 {
+    request_rec *r = c->r;
     int i;
 
     cc_upload_read(r, boundary, up);
@@ -120,6 +122,9 @@ static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
                       : cc_http_error(r, up->status,
                                       up->message ? up->message
                                                   : "Bad request");
+        return 1;
+    }
+    if (cc_create_recheck(c, answer)) {
         return 1;
     }
     for (i = 0; i < 2; i++) {
@@ -216,7 +221,7 @@ int cc_handle_create(request_rec *r)
     }
     enroll = parse_enroll(r);
     up = apr_pcalloc(r->pool, sizeof(*up));
-    if (read_body(r, boundary, up, &rc)) {
+    if (read_body(&c, boundary, up, &rc)) {
         return rc;
     }
     validate(&c, up, enroll);

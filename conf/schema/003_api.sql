@@ -24,7 +24,7 @@ ALTER TABLE kyc_jobs ADD CONSTRAINT kyc_jobs_phase_check
     CHECK (phase IN ('fetch', 'verify', 'enroll'));
 
 -- total for GET /customers, exact and O(1): a count spread over 16 rows
--- per company (slot = seq % 16), kept by a trigger in the inserting
+-- per company (slot = seq % 16), kept by triggers in the inserting
 -- transaction, summed on read. One row would make every concurrent create
 -- of a company queue behind its row lock until commit; consecutive seqs
 -- land on different slots.
@@ -35,18 +35,29 @@ CREATE TABLE customer_counts (
     PRIMARY KEY (company_id, slot)
 );
 
-CREATE FUNCTION customer_counts_track() RETURNS trigger
+-- Statement-level, over the transition table: one upsert per touched slot
+-- per statement (a bulk load does not update one row a million times in
+-- one transaction), slots taken in a fixed order so that concurrent
+-- multi-row statements cannot deadlock on them.
+CREATE FUNCTION customer_counts_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO customer_counts AS cc (company_id, slot, n)
-        VALUES (NEW.company_id, NEW.seq % 16, 1)
-        ON CONFLICT (company_id, slot) DO UPDATE SET n = cc.n + 1;
-        RETURN NEW;
-    END IF;
-    UPDATE customer_counts SET n = n - 1
-     WHERE company_id = OLD.company_id AND slot = OLD.seq % 16;
-    RETURN OLD;
+    INSERT INTO customer_counts AS cc (company_id, slot, n)
+    SELECT company_id, seq % 16, count(*) FROM new_rows
+     GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (company_id, slot) DO UPDATE SET n = cc.n + EXCLUDED.n;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION customer_counts_remove() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE customer_counts cc SET n = cc.n - o.k
+      FROM (SELECT company_id, seq % 16 AS slot, count(*) AS k FROM old_rows
+             GROUP BY 1, 2 ORDER BY 1, 2) o
+     WHERE cc.company_id = o.company_id AND cc.slot = o.slot;
+    RETURN NULL;
 END
 $$;
 
@@ -58,8 +69,12 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER customers_count AFTER INSERT OR DELETE ON customers
-    FOR EACH ROW EXECUTE FUNCTION customer_counts_track();
+CREATE TRIGGER customers_count_add AFTER INSERT ON customers
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION customer_counts_add();
+CREATE TRIGGER customers_count_remove AFTER DELETE ON customers
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION customer_counts_remove();
 CREATE TRIGGER customers_company_fixed BEFORE UPDATE OF company_id, seq ON customers
     FOR EACH ROW WHEN (OLD.company_id IS DISTINCT FROM NEW.company_id
                        OR OLD.seq IS DISTINCT FROM NEW.seq)

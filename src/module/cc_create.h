@@ -7,7 +7,9 @@
  * precedence order:
  *
  *   cc_create_begin      401 / 403, then the Idempotency-Key header
- *   (front-end)          415, framing, 413, a document's type
+ *   (front-end)          415, the body: framing, 413
+ *   cc_create_recheck    401 / 403 again, now that the body is read
+ *   (front-end)          a document's type
  *   cc_create_fields     the field rules, in table order, into the 400
  *   (front-end)          document, enroll and unknown-field errors
  *   (front-end)          the 422 gate (uploads)
@@ -69,6 +71,10 @@ typedef struct {
  * connection closes, nothing was read. */
 int cc_create_begin(request_rec *r, cc_create_t *c, const char *path,
                     int *answer);
+
+/* The credential again, once the body is read (an upload can take
+ * hours): 0 to go on, 1 answered (401 / 403 / 503 / 500). */
+int cc_create_recheck(cc_create_t *c, int *answer);
 
 /* Answers without reading the body; the connection cannot be reused. */
 int cc_create_refuse(request_rec *r, int status, const char *message);

@@ -43,6 +43,27 @@ int cc_create_begin(request_rec *r, cc_create_t *c, const char *path,
     return 0;
 }
 
+int cc_create_recheck(cc_create_t *c, int *answer)
+{
+    cc_principal_t now;
+    int rc = cc_auth_require(c->r, &now, 1);
+
+    /* The same token names the same company; a credential revoked, a KYB
+     * withdrawn or a token expired while the body arrived (through the
+     * cache, so within CartevoAuthCacheSeconds) ends the request here. */
+    if (rc == OK && strcmp(now.company_id, c->who.company_id) != 0) {
+        rc = HTTP_UNAUTHORIZED;
+    }
+    if (rc == OK) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, c->r, CCLOGNO(00909)
+                  "credential no longer valid once the body was read (%d)",
+                  rc);
+    *answer = cc_http_fail(c->r, rc);
+    return 1;
+}
+
 void cc_create_error(cc_create_t *c, const char *field, apr_size_t len,
                      const char *message)
 {

@@ -13,10 +13,11 @@
  * (server-side) statements, as mod_dbd's ap_dbd_prepare() makes them, are
  * lost when the driver's connection check PQreset()s a connection after a
  * database restart, and every later query on that pooled connection
- * failed ("prepared statement does not exist"). Read-only statements are
- * retried once when the connection turns out usable again after a
- * failure (a stale connection to a restarted server); the insert never
- * is, since it may have been committed.
+ * failed ("prepared statement does not exist"). Read-only statements (and
+ * writes that are safe to repeat) are retried once when the connection
+ * turns out usable again after a failure (a stale connection to a
+ * restarted server); the insert never is, since it may have been
+ * committed.
  */
 #include "cc_mod.h"
 #include "cc_db_sql.h"
@@ -124,8 +125,8 @@ static const struct {
       "ON CONFLICT (company_id, method, path, key) DO UPDATE SET "
       "fingerprint = EXCLUDED.fingerprint, claim_token = EXCLUDED.claim_token, "
       "claimed_until = EXCLUDED.claimed_until, created_at = now() "
-      "WHERE k.status IS NULL AND k.claimed_until < clock_timestamp() "
-      "RETURNING 1" },
+      "WHERE k.status IS NULL AND (k.claimed_until < clock_timestamp() "
+      "OR k.claim_token = EXCLUDED.claim_token) RETURNING 1" },
     { CC_SQL_IDEM_GET,
       "SELECT encode(fingerprint, 'hex'), status, body FROM idempotency_keys "
       "WHERE company_id = %s::uuid AND method = %s AND path = %s AND key = %s" },
@@ -164,12 +165,13 @@ static const char *statement_sql(const char *label)
 }
 
 /* Statements that may have taken effect when their answer was lost are
- * never run twice. */
-static int is_read_only(const char *label)
+ * never run twice. The idempotency claim and release are safe to repeat:
+ * both name this request's own claim token (a repeated claim finds its
+ * own row and takes it again). */
+static int is_retry_safe(const char *label)
 {
     static const char *const writes[] = {
-        CC_SQL_CREATE_1, CC_SQL_CREATE_2, CC_SQL_CREATE_URL,
-        CC_SQL_IDEM_CLAIM, CC_SQL_IDEM_DONE, CC_SQL_IDEM_RELEASE
+        CC_SQL_CREATE_1, CC_SQL_CREATE_2, CC_SQL_CREATE_URL, CC_SQL_IDEM_DONE
     };
     apr_size_t i;
 
@@ -242,7 +244,7 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
     va_end(ap);
     rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
                          args);
-    if (rc != 0 && is_read_only(label) && cc_db_alive(r, dbd)) {
+    if (rc != 0 && is_retry_safe(label) && cc_db_alive(r, dbd)) {
         *res = NULL;
         rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
                              n, args);

@@ -92,10 +92,20 @@ static int check_head(request_rec *r, char *boundary, int *answer)
     return 0;
 }
 
-/* Reads the body: 0 to go on, 1 answered (framing, 413, storage, 415). */
-static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
+static int is_passport(const cc_upload_t *up)
+{
+    const cc_value_t *t = &up->fields[CC_F_ID_DOCUMENT_TYPE];
+
+    return t->present && !t->truncated
+           && cc_rules_doctype(t->value, t->len) == CC_DOCTYPE_PASSPORT;
+}
+
+/* Reads the body: 0 to go on, 1 answered (framing, 413, storage, the
+ * credential again, 415). */
+static int read_body(cc_create_t *c, const char *boundary, cc_upload_t *up,
                      int *answer)
 {
+    request_rec *r = c->r;
     int i;
 
     cc_upload_read(r, boundary, up);
@@ -114,8 +124,14 @@ static int read_body(request_rec *r, const char *boundary, cc_upload_t *up,
                                                   : "Bad request");
         return 1;
     }
+    if (cc_create_recheck(c, answer)) {
+        return 1;
+    }
     for (i = 0; i < 2; i++) {
-        if (up->docs[i].present && up->docs[i].type_bad) {
+        /* A passport's back is ignored (api-contract.md), so its type is
+         * nobody's business; only the exact value PASSPORT says so. */
+        if (up->docs[i].present && up->docs[i].type_bad
+            && !(i == CC_DOC_BACK && is_passport(up))) {
             *answer = cc_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     "Unsupported file type");
             return 1;
@@ -205,7 +221,7 @@ int cc_handle_create(request_rec *r)
     }
     enroll = parse_enroll(r);
     up = apr_pcalloc(r->pool, sizeof(*up));
-    if (read_body(r, boundary, up, &rc)) {
+    if (read_body(&c, boundary, up, &rc)) {
         return rc;
     }
     validate(&c, up, enroll);

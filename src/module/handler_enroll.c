@@ -338,6 +338,9 @@ int cc_handle_enroll(request_rec *r)
                                  ? "Request timeout"
                                  : "Malformed JSON body");
     }
+    if (cc_create_recheck(&c, &rc)) {
+        return rc;
+    }
     memset(&b, 0, sizeof(b));
     b.c = &c;
     scratch = apr_palloc(r->pool, len + 1);

@@ -19,13 +19,44 @@
 
 APLOG_USE_MODULE(cartevo_customers);
 
+/* Connects within budget_ms. On a Unix socket EAGAIN means the daemon's
+ * backlog is full (it is busy accepting), not "in progress": try again
+ * with short naps until the budget is spent. ENOENT and ECONNREFUSED (no
+ * daemon) fail at once. */
+static apr_status_t connect_within(int fd, const struct sockaddr_un *sa,
+                                   int budget_ms)
+{
+    apr_time_t end = apr_time_now() + apr_time_from_msec(budget_ms);
+    apr_interval_time_t nap = apr_time_from_msec(2);
+    struct pollfd pfd;
+
+    for (;;) {
+        if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0) {
+            return APR_SUCCESS;
+        }
+        if (errno == EINPROGRESS) {
+            pfd.fd = fd;
+            pfd.events = POLLOUT;
+            return poll(&pfd, 1, budget_ms) == 1 ? APR_SUCCESS : APR_TIMEUP;
+        }
+        if (errno != EAGAIN) {
+            return APR_FROM_OS_ERROR(errno);
+        }
+        if (apr_time_now() + nap > end) {
+            return APR_TIMEUP;
+        }
+        apr_sleep(nap);
+        nap = nap * 2 > apr_time_from_msec(20) ? apr_time_from_msec(20)
+                                              : nap * 2;
+    }
+}
+
 void cc_notify_daemon(request_rec *r, const char *job_id)
 {
     const cc_srv_cfg_t *sc = cc_cfg_srv(r);
     struct sockaddr_un sa;
     char line[CC_WIRE_MAX_LINE + 2];
-    struct pollfd pfd;
-    int fd, n, timeout_ms;
+    int fd, n;
     char *end;
     long long id = strtoll(job_id, &end, 10);
     apr_status_t rv = APR_SUCCESS;
@@ -37,24 +68,11 @@ void cc_notify_daemon(request_rec *r, const char *job_id)
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     strcpy(sa.sun_path, sc->daemon_socket);
-    timeout_ms = (int)apr_time_as_msec(sc->daemon_timeout);
 
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        rv = APR_FROM_OS_ERROR(errno);
-    }
-    else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        if (errno == EINPROGRESS || errno == EAGAIN) {
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-            if (poll(&pfd, 1, timeout_ms) != 1) {
-                rv = APR_TIMEUP;
-            }
-        }
-        else {
-            rv = APR_FROM_OS_ERROR(errno);
-        }
-    }
+    rv = fd < 0 ? APR_FROM_OS_ERROR(errno)
+                : connect_within(fd, &sa,
+                                 (int)apr_time_as_msec(sc->daemon_timeout));
     if (rv == APR_SUCCESS && send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
         rv = errno ? APR_FROM_OS_ERROR(errno) : APR_EGENERAL;
     }

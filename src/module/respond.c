@@ -41,28 +41,6 @@ void cc_http_request_id(request_rec *r)
     }
 }
 
-int cc_http_json(request_rec *r, int status, json_object *body)
-{
-    size_t len;
-    const char *s = cc_json_string(body, &len);
-
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(s, (int)len, r);
-    }
-    json_object_put(body);
-    return OK;
-}
-
-int cc_http_error(request_rec *r, int status, const char *message)
-{
-    return cc_http_json(r, status, cc_json_error_new(status, message));
-}
-
 int cc_http_raw_json(request_rec *r, int status, const char *body,
                      apr_size_t len)
 {
@@ -75,6 +53,21 @@ int cc_http_raw_json(request_rec *r, int status, const char *body,
         ap_rwrite(body, (int)len, r);
     }
     return OK;
+}
+
+int cc_http_json(request_rec *r, int status, json_object *body)
+{
+    size_t len;
+    const char *s = cc_json_string(body, &len);
+
+    cc_http_raw_json(r, status, s, len);
+    json_object_put(body);
+    return OK;
+}
+
+int cc_http_error(request_rec *r, int status, const char *message)
+{
+    return cc_http_json(r, status, cc_json_error_new(status, message));
 }
 
 int cc_http_fail(request_rec *r, int status)

@@ -276,3 +276,12 @@ is(post_enroll(body => enroll_fields(number => 5, image => 'x', photo => undef))
                           headers => ['Idempotency-Key' => $k2]);
     is($pp2->header('Idempotent-Replayed'), 'true', "a passport's back URL is not fingerprinted");
 }
+
+# The documents above live at example URLs that can never be fetched; park
+# their jobs so that the daemon's later tests do not work through them
+# (t/kycd/fetch*.t fetch for real).
+END {
+    psql("UPDATE kyc_jobs SET state = 'failed', last_error = 'parked by t/api/enroll.t', "
+         . "lease_owner = NULL, lease_until = NULL WHERE phase = 'fetch' "
+         . "AND state IN ('queued', 'running')") if $ENV{CARTEVO_DB};
+}

@@ -13,7 +13,7 @@ use IO::Socket::INET ();
 use Time::HiRes ();
 use JSON::PP ();
 
-plan tests => 142;
+plan tests => 146;
 
 my $LIMIT = 10_485_760;          # CartevoMaxFileSize, 10 MiB
 my $BODY_LIMIT = 22_020_096;     # LimitRequestBody of the shipped conf
@@ -174,6 +174,21 @@ reject('415 text front', { form => { front => "just some text\r\n" x 10 } },
 reject('415 PDF with junk before %PDF', { form => { front => "junk\n$pdf" } },
     415, 'Unsupported file type');
 reject('415 GIF back', { form => { back => $gif } },
+    415, 'Unsupported file type');
+# A passport's back is ignored: never type-checked, never stored; only the
+# exact value PASSPORT says it is one.
+create_ok('a GIF back of a PASSPORT is ignored',
+    { form => { fields => { id_document_type => 'PASSPORT',
+                            identification_number => 'G' . ($u % 10000000) },
+                back => $gif } });
+create_ok('an empty back of a PASSPORT is ignored',
+    { form => { fields => { id_document_type => 'PASSPORT',
+                            identification_number => 'H' . ($u % 10000000) },
+                back => '' } });
+reject('a GIF back with id_document_type passport (not exact) is type-checked',
+    { form => { fields => { id_document_type => 'passport',
+                            identification_number => 'J' . ($u % 10000000) },
+                back => $gif } },
     415, 'Unsupported file type');
 reject('415 declared image/jpeg is not trusted',
     { form => { front => undef,

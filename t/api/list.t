@@ -158,7 +158,7 @@ for my $q ('limit=0', 'limit=101', 'limit=1000', 'limit=01', 'limit=abc',
     # Another session inserts a customer of A and holds its transaction
     # open; a create through the API must not wait for it.
     my $u = unique_suffix();
-    my $sql = "BEGIN; INSERT INTO customers (id, company_id, first_name, last_name, email, country, street, city, state, postal_code, country_iso_code, phone_country_code, phone_number, identification_number, id_document_type, date_of_birth) VALUES (gen_random_uuid(), '$a->{company_id}', 'Held', 'Open', 'held.$u\@example.com', 'Nigeria', 'S', 'C', 'St', '100001', 'NG', '+234', '801', 'H$u', 'VOTERS_CARD', '1990-01-01'); SELECT pg_sleep(15); COMMIT;";
+    my $sql = "BEGIN; INSERT INTO customers (id, company_id, first_name, last_name, email, country, street, city, state, postal_code, country_iso_code, phone_country_code, phone_number, identification_number, id_document_type, date_of_birth) VALUES (gen_random_uuid(), '$a->{company_id}', 'Held', 'Open', 'held.$u\@example.com', 'Nigeria', 'Street', 'City', 'State', '100001', 'NG', '+234', '801', 'H$u', 'VOTERS_CARD', '1990-01-01'); SELECT pg_sleep(15); COMMIT;";
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         exec 'psql', '-X', '-q', '-At', $ENV{CARTEVO_DB}, '-c', $sql;

@@ -14,6 +14,7 @@ use JSON::PP ();
 use LWP::UserAgent ();
 use File::Temp ();
 use Time::HiRes ();
+use Fcntl ();
 
 our @EXPORT = qw(base_url company token valid_fields create_customer
   json_of ua raw_request doc_path fixture expect_error_log psql
@@ -199,6 +200,8 @@ sub raw_request {
         }
         $body = $out;
     }
+    _record_raw('raw_request', ref $a{send} eq 'CODE' ? undef : $a{send},
+        $status, \%h, $body);
     return ($status // 0, \%h, $body);
 }
 
@@ -534,7 +537,16 @@ sub read_until_eof {
 
 # Parses one response at the start of $buf: (status, headers, body, rest),
 # or () while incomplete. The body is framed by Content-Length.
+# Tests that parse a buffer themselves get the answer recorded here (see
+# "Recording" below); read_response() parses with _head_parse(), which does
+# not record, and records once.
 sub http_head_parse {
+    my @r = _head_parse(@_);
+    _record_raw('http_head_parse', undef, @r[0 .. 2]) if @r;
+    return @r;
+}
+
+sub _head_parse {
     my ($buf) = @_;
     my $i = index($buf, "\r\n\r\n");
     return () if $i < 0;
@@ -558,8 +570,9 @@ sub http_head_parse {
 sub read_response {
     my ($s, $timeout) = @_;
     my ($buf, $eof) = read_until($s,
-        sub { my @r = http_head_parse($_[0]); scalar @r }, $timeout);
-    my ($st, $h, $body) = http_head_parse($buf);
+        sub { my @r = _head_parse($_[0]); scalar @r }, $timeout);
+    my ($st, $h, $body) = _head_parse($buf);
+    _record_raw('read_response', undef, $st, $h, $body // $buf);
     return ($st // 0, $h // {}, $body // $buf, $buf, $eof);
 }
 
@@ -617,6 +630,125 @@ sub race_requests {
     }
     waitpid $_, 0 for @pids;
     return ($ready, @out);
+}
+
+# ---- Recording (for t/zz_openapi.t) -----------------------------------------
+# Every answer this suite receives from httpd is appended, one JSON object a
+# line, to t/logs/openapi_responses.jsonl; t/zz_openapi.t validates them
+# against openapi.yaml. Three paths are covered:
+#  - LWP: every LWP::UserAgent made after this file is loaded (ua() and the
+#    agents tests make themselves) gets a response_done handler, which sees
+#    each response with its request (redirect hops included). Only requests
+#    to httpd's port are recorded; responses LWP makes up itself (its
+#    "Client-Warning: Internal response") are recorded as such.
+#  - raw sockets: raw_request() (its request line read from the bytes it
+#    sent, when they were bytes), read_response() and http_head_parse().
+#    Where the request is not known here (a callback sender, raw_connect()
+#    sockets written by the test), t/logs/openapi_access_log (t/conf/
+#    extra.conf.in) names it by the answer's X-Request-Id.
+# Recording never fails a test: any error in it is ignored.
+my @REC_MOUNTS = ('/api/v1', '/api/min');    # conf/cartevo.conf, t/conf/extra.conf.in
+my %REC_DOC_TYPES = map { $_ => 1 } qw(image/jpeg image/png application/pdf);
+my $rec_json = JSON::PP->new->utf8->canonical;
+
+sub _rec_write {
+    my ($rec) = @_;
+    eval {
+        my $file = Apache::Test::vars('t_logs') . '/openapi_responses.jsonl';
+        my $line = $rec_json->encode($rec) . "\n";
+        # O_APPEND and one write: lines from forked children do not mix.
+        sysopen my $fh, $file, Fcntl::O_WRONLY() | Fcntl::O_APPEND() | Fcntl::O_CREAT()
+            or die "$file: $!";
+        syswrite $fh, $line;
+        close $fh;
+        1;
+    };
+}
+
+# The request target split into mount, path below it and query.
+sub _rec_target {
+    my ($rec, $target) = @_;
+    return unless defined $target;
+    my ($path, $query) = $target =~ /\A([^?#]*)(?:\?([^#]*))?/;
+    $rec->{target} = $target;
+    $rec->{query} = $query;
+    $rec->{mount} = undef;
+    $rec->{path} = $path;
+    for my $m (@REC_MOUNTS) {
+        if (substr($path, 0, length $m) eq $m) {
+            $rec->{mount} = $m;
+            $rec->{path} = substr($path, length $m);
+            last;
+        }
+    }
+}
+
+sub _rec_body {
+    my ($rec, $body, $ctype) = @_;
+    $body //= '';
+    $rec->{body_len} = length $body;
+    my ($type) = lc($ctype // '') =~ m{\A\s*([^;\s]+)};
+    # Document bytes are not validated (only their type): not kept.
+    return if $REC_DOC_TYPES{ $type // '' } || length $body > 1048576;
+    my $text = $body;
+    if (utf8::decode($text)) { $rec->{body} = $text }
+    else { require MIME::Base64; $rec->{body_b64} = MIME::Base64::encode_base64($body, '') }
+}
+
+sub _record_raw {
+    my ($source, $sent, $status, $headers, $body) = @_;
+    eval {
+        my %h = %{ $headers || {} };
+        my $rec = { source => $source, test => $0, pid => $$,
+                    status => ($status // 0) + 0, headers => \%h,
+                    content_type => $h{'content-type'} };
+        if (defined $sent && $sent =~ /\A([!#-'*+.0-9A-Z^_`a-z|~-]+) (\S+) HTTP\/\d\.\d\r?\n/) {
+            $rec->{method} = $1;
+            _rec_target($rec, $2);
+        }
+        elsif (defined $sent) {
+            # Bytes that are not a request line httpd could parse.
+            $rec->{request_line} = substr($sent =~ /\A([^\r\n]*)/ ? $1 : '', 0, 200);
+        }
+        _rec_body($rec, $body, $h{'content-type'});
+        _rec_write($rec);
+        1;
+    };
+}
+
+sub _record_lwp {
+    my ($res) = @_;
+    eval {
+        my $req = $res->request or return 1;
+        my $uri = $req->uri;
+        my $port = Apache::Test::vars('port');
+        return 1 unless eval { $uri->host } && $uri->host =~ /\A(?:127\.0\.0\.1|localhost)\z/
+            && $uri->port == $port;
+        my %h;
+        for my $name ($res->headers->header_field_names) {
+            next if $name =~ /\AClient-/i;    # LWP's own notes
+            $h{lc $name} = scalar $res->header($name);
+        }
+        my $rec = { source => 'lwp', test => $0, pid => $$, method => $req->method,
+                    status => $res->code + 0, headers => \%h,
+                    content_type => $h{'content-type'} };
+        $rec->{lwp_internal} = JSON::PP::true()
+            if ($res->header('Client-Warning') // '') eq 'Internal response';
+        _rec_target($rec, $uri->path_query);
+        _rec_body($rec, $res->content, $h{'content-type'});
+        _rec_write($rec);
+        1;
+    };
+}
+
+{
+    no warnings 'redefine';
+    my $new = \&LWP::UserAgent::new;
+    *LWP::UserAgent::new = sub {
+        my $ua = $new->(@_);
+        eval { $ua->add_handler(response_done => \&_record_lwp) };
+        return $ua;
+    };
 }
 
 1;

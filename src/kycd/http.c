@@ -142,6 +142,7 @@ typedef struct {
     int listed;
     cc_target_addrs_t addrs; /* listed: where its host may connect */
     const char *refused;     /* why open_socket refused, if it did */
+    int opened;              /* sockets it did open */
     long status;             /* known from the first body byte */
     size_t got, max, discarded;
     int too_large, cut, sink_err;
@@ -172,6 +173,7 @@ static curl_socket_t open_socket(void *ud, curlsocktype purpose,
         return CURL_SOCKET_BAD;
     }
     fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    hp->opened += fd >= 0;
     return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
@@ -273,7 +275,10 @@ static int judge_transport(CURLcode rc, const hop_t *hp, const char *errbuf,
              strerror(hp->sink_err));
         return CC_HTTP_FETCH_RETRY;
     }
-    if (hp->refused != NULL) {
+    /* Refused only when nothing was connected to: a host with a public
+     * address that failed and a private one that was refused gets the
+     * network failure's judgement. */
+    if (hp->refused != NULL && hp->opened == 0) {
         fail(f, "its address is not allowed", "refused address (%s)",
              hp->refused);
         return CC_HTTP_FETCH_FAILED;

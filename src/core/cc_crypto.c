@@ -3,7 +3,9 @@
  */
 #include "cc_crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <string.h>
@@ -91,4 +93,37 @@ int cc_crypto_is_uuid(const char *s)
         }
     }
     return s[36] == '\0';
+}
+
+int cc_crypto_hmac_sha256_2(const void *key, size_t keylen, const void *a,
+                            size_t alen, const void *b, size_t blen,
+                            unsigned char out[32])
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[2];
+    size_t outlen = 0;
+    int ok;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    ok = ctx && EVP_MAC_init(ctx, key, keylen, params) == 1
+         && EVP_MAC_update(ctx, a, alen) == 1
+         && EVP_MAC_update(ctx, b, blen) == 1
+         && EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    return ok ? 0 : -1;
+}
+
+unsigned cc_crypto_random_u32(void)
+{
+    unsigned char b[4];
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        return 0;
+    }
+    return (unsigned)b[0] << 24 | (unsigned)b[1] << 16 | (unsigned)b[2] << 8
+           | b[3];
 }

@@ -17,6 +17,17 @@ int cc_crypto_uuid4(char out[37]);
 /* SHA-256 of data into out. */
 void cc_crypto_sha256(const void *data, size_t len, unsigned char out[32]);
 
+/* HMAC-SHA256(key, a || b) into out, without copying a and b into one
+ * buffer (webhook signatures: a is "<t>.", b the body). Returns 0, or -1
+ * when OpenSSL fails (the caller must not send an unsigned request). */
+int cc_crypto_hmac_sha256_2(const void *key, size_t keylen, const void *a,
+                            size_t alen, const void *b, size_t blen,
+                            unsigned char out[32]);
+
+/* A uniformly random 32-bit value from the CSPRNG (thread-safe, unlike
+ * rand(), and different in every process); 0 if the CSPRNG failed. */
+unsigned cc_crypto_random_u32(void);
+
 /* Lowercase hex of len bytes into out (2*len+1). */
 void cc_crypto_hex(const unsigned char *in, size_t len, char *out);
 

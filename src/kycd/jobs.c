@@ -362,7 +362,7 @@ int cc_jobs_retry(PGconn *conn, cc_kycd_t *d, const cc_job_t *job,
         secs = d->cfg->retry_max;
     }
     /* Jitter (up to +25%) so jobs failing together spread out. */
-    secs *= 1.0 + (double)(rand() % 256) / 1024.0;
+    secs *= 1.0 + (double)(cc_crypto_random_u32() % 256) / 1024.0;
     snprintf(jid, sizeof(jid), "%lld", job->id);
     snprintf(maxa, sizeof(maxa), "%d", d->cfg->max_attempts);
     snprintf(delay, sizeof(delay), "%.3f", secs);

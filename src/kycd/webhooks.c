@@ -42,8 +42,6 @@
 #include "cc_crypto.h"
 #include "cc_json.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
@@ -174,29 +172,23 @@ fail:
 
 /* ---- 2. deliveries ------------------------------------------------------ */
 
-/* t=<secs>,v1=<hex HMAC-SHA256(secret, "<t>." + body)> */
-static void sign(const char *secret, long t, const char *body, size_t len,
-                 char *out, size_t outlen)
+/* t=<secs>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>. 0, or -1 when
+ * no signature could be made: the attempt then fails without a request
+ * (a header without v1 would be an unsigned delivery). */
+static int sign(const char *secret, long t, const char *body, size_t len,
+                char *out, size_t outlen)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1], ts[24];
+    unsigned char mac[32];
+    char hex[65], ts[24];
     int tl = snprintf(ts, sizeof(ts), "%ld.", t);
-    unsigned char *msg = malloc((size_t)tl + len);
 
-    /* One buffer for the one-shot HMAC() (the streaming HMAC_CTX API is
-     * deprecated in OpenSSL 3). */
-    if (msg == NULL) {
-        snprintf(out, outlen, "X-Cartevo-Signature: t=%ld,v1=", t);
-        return;
+    if (cc_crypto_hmac_sha256_2(secret, strlen(secret), ts, (size_t)tl,
+                                body, len, mac) != 0) {
+        return -1;
     }
-    memcpy(msg, ts, (size_t)tl);
-    memcpy(msg + tl, body, len);
-    HMAC(EVP_sha256(), secret, (int)strlen(secret), msg, (size_t)tl + len,
-         mac, &maclen);
-    free(msg);
-    cc_crypto_hex(mac, maclen, hex);
+    cc_crypto_hex(mac, sizeof(mac), hex);
     snprintf(out, outlen, "X-Cartevo-Signature: t=%ld,v1=%s", t, hex);
+    return 0;
 }
 
 /* Claims, sends and records one due delivery. 1 when one was handled,
@@ -252,10 +244,12 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
     if (secret == NULL || secret[0] == '\0') {
         err = "no webhook secret configured";
     }
-    else {
+    else if (sign(secret, (long)time(NULL), body, strlen(body), sighdr,
+                  sizeof(sighdr)) != 0) {
         /* t is this attempt's time: a receiver can reject stale replays. */
-        sign(secret, (long)time(NULL), body, strlen(body), sighdr,
-             sizeof(sighdr));
+        err = "cannot sign the delivery";
+    }
+    else {
         hdrs[0] = "Content-Type: application/json";
         hdrs[1] = apr_pstrcat(p, "X-Cartevo-Event-Id: ", event_id, NULL);
         hdrs[2] = sighdr;

@@ -49,6 +49,20 @@ static void claim_error_responses(request_rec *r, const char *mount)
     }
 }
 
+/* Only httpd's redirect to our own error URL (claim_error_responses)
+ * takes the error path; any other internal redirect (a RewriteRule inside
+ * the mount) is a request like any other. */
+static int is_error_redirect(request_rec *r)
+{
+    const char *st = r->prev ? apr_table_get(r->subprocess_env,
+                                             "REDIRECT_STATUS")
+                             : NULL;
+
+    return st && atoi(st) >= 400
+           && strcmp(r->uri, apr_pstrcat(r->pool, cc_cfg_dir(r)->mount,
+                                         "/.error", NULL)) == 0;
+}
+
 static int error_redirect(request_rec *r, const char *status)
 {
     int st = atoi(status);
@@ -104,7 +118,7 @@ int cc_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, CC_HANDLER_NAME) != 0) {
         return DECLINED;
     }
-    if (r->prev && apr_table_get(r->subprocess_env, "REDIRECT_STATUS")) {
+    if (is_error_redirect(r)) {
         return error_redirect(r, apr_table_get(r->subprocess_env,
                                                "REDIRECT_STATUS"));
     }

@@ -281,6 +281,7 @@ is(post_enroll(body => enroll_fields(number => 5, image => 'x', photo => undef))
 # their jobs so that the daemon's later tests do not work through them
 # (t/kycd/fetch*.t fetch for real).
 END {
+    local $?;
     psql("UPDATE kyc_jobs SET state = 'failed', last_error = 'parked by t/api/enroll.t', "
          . "lease_owner = NULL, lease_until = NULL WHERE phase = 'fetch' "
          . "AND state IN ('queued', 'running')") if $ENV{CARTEVO_DB};

@@ -57,4 +57,13 @@ error_is($g->code, json_of($g), 404, 'Not found', 'unknown path under /api/min: 
 $g = ua()->get("$min/customers/$id/auth/token", bearer($t));
 is($g->code, 404, 'a route is only found right under its mount');
 
+# A RewriteRule inside the mount (/api/min/people -> /api/min/customers,
+# t/conf/extra.conf.in) is an internal redirect that is not our error
+# path: it is answered as the request it was rewritten to.
+$g = ua()->get("$min/people?limit=1", bearer($t));
+is($g->code, 200, 'a rewritten request inside the mount: 200, not 500') or diag($g->content);
+is(json_of($g) && json_of($g)->{message}, 'Customers retrieved successfully', 'it is the list');
+# (The module's own error path, httpd's redirect to <mount>/.error, is
+# t/api/timeout.t's 408 and t/api/hostile.t's framing errors.)
+
 done_testing();

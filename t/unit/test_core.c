@@ -296,6 +296,32 @@ static void identifiers(void **state)
     assert_int_equal(strlen(key), 64);
 }
 
+/* RFC 4231 test case 2, the message given in two parts (as a webhook
+ * signature gives "<t>." and the body). */
+static void hmac_two_parts(void **state)
+{
+    unsigned char mac[32];
+    char hex[65];
+
+    (void)state;
+    assert_int_equal(cc_crypto_hmac_sha256_2("Jefe", 4, "what do ya ", 11,
+                                             "want for nothing?", 17, mac),
+                     0);
+    cc_crypto_hex(mac, sizeof(mac), hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+                             "5a003f089d2739839dec58b964ec3843");
+    assert_int_equal(cc_crypto_hmac_sha256_2("Jefe", 4, "", 0,
+                                             "what do ya want for nothing?",
+                                             28, mac),
+                     0);
+    cc_crypto_hex(mac, sizeof(mac), hex);
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c7"
+                             "5a003f089d2739839dec58b964ec3843");
+    /* Two draws from the CSPRNG agree with probability 2^-32. */
+    assert_true(cc_crypto_random_u32() != cc_crypto_random_u32()
+                || cc_crypto_random_u32() != cc_crypto_random_u32());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +333,7 @@ int main(void)
         cmocka_unit_test(json_customer_shape),
         cmocka_unit_test(wire_format),
         cmocka_unit_test(identifiers),
+        cmocka_unit_test(hmac_two_parts),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

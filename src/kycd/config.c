@@ -74,7 +74,11 @@ static const key_t_ keys[] = {
     K("webhook_workers", T_INT, webhook_workers, 1, 64),
     K("webhook_poll_interval", T_DBL, webhook_poll_interval, 0.01, 3600),
     K("orphan_sweep_interval", T_DBL, orphan_sweep_interval, 0.1, 604800),
-    K("orphan_min_age", T_DBL, orphan_min_age, 0, 2592000),
+    /* Not below the longest request httpd allows as shipped
+     * (LimitRequestBody 22020096 at MinRate 500 B/s: 44,040 s, about
+     * 12.2 h; decisions.md 1): a younger file may be a spool or a
+     * committed file whose transaction is still to come. */
+    K("orphan_min_age", T_DBL, orphan_min_age, 44040, 2592000),
 };
 
 static void defaults(cc_kycd_cfg_t *c)

@@ -16,8 +16,8 @@ plan tests => 105;
 my $J = JSON::PP->new->canonical;
 my $c = company();
 my $t = token($c);
-my $FRONT = 'https://docs.example.com/kyc/front.jpg?X-Amz-Signature=abc';
-my $BACK = 'https://docs.example.com/kyc/back.png';
+my $FRONT = 'https://docs.example.invalid/kyc/front.jpg?X-Amz-Signature=abc';
+my $BACK = 'https://docs.example.invalid/kyc/back.png';
 
 sub enroll_fields {
     my %over = @_;
@@ -184,12 +184,12 @@ field_error(enroll_fields(id_document_front_url => 7), 'id_document_front_url',
 # ---- URL rules ------------------------------------------------------------------
 my $HM = 'id_document_front_url must be an https URL';
 for my $u ('http://docs.example.com/a.jpg', 'ftp://x/y', 'https://', 'https:///a',
-           'https://user:pw@docs.example.com/a', 'https://docs.example.com:0/a',
+           'https://user:pw@docs.example.com/a', 'https://docs.example.invalid:0/a',
            'docs.example.com/a.jpg', 'https://docs example.com/a', '//docs.example.com/a') {
     field_error(enroll_fields(id_document_front_url => $u), 'id_document_front_url', $HM, "front '$u'");
 }
 {
-    my $long = 'https://docs.example.com/' . ('a' x (2049 - 25));
+    my $long = 'https://docs.example.invalid/' . ('a' x (2049 - 29));
     is(length $long, 2049, 'a 2049-byte URL');
     field_error(enroll_fields(id_document_front_url => $long), 'id_document_front_url',
                 'id_document_front_url must be at most 2048 characters', 'too long');
@@ -200,7 +200,7 @@ for my $u ('http://docs.example.com/a.jpg', 'ftp://x/y', 'https://', 'https:///a
     field_error($f, 'id_document_front_url', 'id_document_front_url is required', 'front missing');
     field_error(enroll_fields(id_document_back_url => 'http://x/y'), 'id_document_back_url',
                 'id_document_back_url must be an https URL', 'back not https');
-    is(post_enroll(body => enroll_fields(id_document_front_url => 'HTTPS://Docs.Example.com:8443/a?b#c'))->code,
+    is(post_enroll(body => enroll_fields(id_document_front_url => 'HTTPS://Docs.Example.invalid:8443/a?b#c'))->code,
        201, 'scheme in any case, a port, a query and a fragment');
 }
 
@@ -272,7 +272,7 @@ is(post_enroll(body => enroll_fields(number => 5, image => 'x', photo => undef))
                email => 'pp.' . unique_suffix() . '@example.com' };
     my $k2 = 'pp-' . unique_suffix();
     is(post_enroll(body => $pp, headers => ['Idempotency-Key' => $k2])->code, 201, 'passport with a key');
-    my $pp2 = post_enroll(body => { %$pp, id_document_back_url => 'https://elsewhere.example/b' },
+    my $pp2 = post_enroll(body => { %$pp, id_document_back_url => 'https://elsewhere.example.invalid/b' },
                           headers => ['Idempotency-Key' => $k2]);
     is($pp2->header('Idempotent-Replayed'), 'true', "a passport's back URL is not fingerprinted");
 }

@@ -29,8 +29,8 @@ sub multipart_request {
 sub enroll_request {
     my ($token) = @_;
     my $body = $J->encode({ valid_fields(),
-        id_document_front_url => 'https://docs.example.com/f.jpg',
-        id_document_back_url => 'https://docs.example.com/b.jpg' });
+        id_document_front_url => 'https://docs.example.invalid/f.jpg',
+        id_document_back_url => 'https://docs.example.invalid/b.jpg' });
     return "POST /api/v1/customers/enroll HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
         . "Authorization: Bearer $token\r\nContent-Type: application/json\r\n"
         . 'Content-Length: ' . length($body) . "\r\n\r\n$body";

@@ -25,8 +25,8 @@ sub enroll {
     my ($t, %f) = @_;
     my $req = HTTP::Request->new(POST => base_url() . '/customers/enroll',
         [Authorization => "Bearer $t", 'Content-Type' => 'application/json'],
-        $J->encode({ %f, id_document_front_url => 'https://docs.example.com/f.jpg',
-                     id_document_back_url => 'https://docs.example.com/b.jpg' }));
+        $J->encode({ %f, id_document_front_url => 'https://docs.example.invalid/f.jpg',
+                     id_document_back_url => 'https://docs.example.invalid/b.jpg' }));
     return ua()->request($req);
 }
 

@@ -10,10 +10,23 @@ use Cartevo::Kycd;
 use IO::Socket::UNIX ();
 use Time::HiRes ();
 
-plan tests => 13;
+plan tests => 15;
+
+# orphan_min_age may not be set below the longest request httpd allows
+# (about 12.2 h): a daemon told less does not start, and says which key.
+{
+    my $conf = "$ENV{CARTEVO_STATE}/kycd/floor$$.conf";
+    open my $fh, '>', $conf or die;
+    print $fh "database = $ENV{CARTEVO_DB}\norphan_min_age = 3600\n";
+    close $fh;
+    my $out = qx{"$ENV{CARTEVO_KYCD}" --config "$conf" --foreground 2>&1};
+    is($? >> 8, 2, 'orphan_min_age 3600: the daemon refuses to start (exit 2)');
+    like($out, qr/orphan_min_age must be a number from 44040/, 'and names the key and its floor');
+    unlink $conf;
+}
 
 my $d = start_daemon(sweep_interval => 60, orphan_sweep_interval => 0.2,
-    orphan_min_age => 3600);
+    orphan_min_age => 44040);
 my @st = stat $d->{socket};
 is(sprintf('%04o', $st[2] & 07777), '0660', 'socket is 0660');
 SKIP: {
@@ -32,7 +45,7 @@ ok(kill(0, $d->{pid}), 'malformed wake-up lines are ignored');
 
 # Sweeper.
 my $dir = $ENV{CARTEVO_DOCUMENT_DIR};
-my $old = time - 7200;
+my $old = time - 44100;
 my ($ref) = sql_rows("SELECT storage_name FROM customer_documents LIMIT 1");
 my @make = ('0' x 31 . 'a', '.tmp-' . '1' x 32, '0' x 31 . 'b', 'README');
 for my $f (@make) {

@@ -108,36 +108,41 @@ int cc_map_to_storage(request_rec *r)
     return (h && !err && strcmp(h, CC_HANDLER_NAME) == 0) ? OK : DECLINED;
 }
 
-int cc_handler(request_rec *r)
+/* /customers/{id} and /customers/{id}/documents/{front,back}; DECLINED
+ * when rest names neither. */
+static int route_customer(request_rec *r, const char *rest)
 {
-    const cc_dir_cfg_t *dc;
-    const char *path, *rest, *slash;
-    apr_size_t mlen;
+    const char *slash = strchr(rest, '/');
     char *id;
 
-    if (!r->handler || strcmp(r->handler, CC_HANDLER_NAME) != 0) {
-        return DECLINED;
-    }
-    if (is_error_redirect(r)) {
-        return error_redirect(r, apr_table_get(r->subprocess_env,
-                                               "REDIRECT_STATUS"));
-    }
-    cc_http_request_id(r);
-    dc = cc_cfg_dir(r);
-    claim_error_responses(r, dc->mount);
-    mlen = strlen(dc->mount);
-    path = r->uri;
-    if (strncmp(path, dc->mount, mlen) != 0) {
+    if (!slash && *rest) {
+        if (!is_get(r)) {
+            return not_allowed(r, "GET, HEAD");
+        }
         body_unread(r);
-        return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
+        return cc_handle_get(r, rest);
     }
-    path += mlen;
+    if (slash && slash != rest
+        && (strcmp(slash, "/documents/front") == 0
+            || strcmp(slash, "/documents/back") == 0)) {
+        if (!is_get(r)) {
+            return not_allowed(r, "GET, HEAD");
+        }
+        id = apr_pstrmemdup(r->pool, rest, (apr_size_t)(slash - rest));
+        body_unread(r);
+        return cc_handle_document(r, id, slash + 11);
+    }
+    return DECLINED;
+}
+
+/* The routes under the mount; path is relative to it. */
+static int route(request_rec *r, const char *path)
+{
+    int rc;
 
     if (strcmp(path, "/auth/token") == 0) {
-        if (r->method_number != M_POST) {
-            return not_allowed(r, "POST");
-        }
-        return cc_handle_token(r);
+        return r->method_number == M_POST ? cc_handle_token(r)
+                                          : not_allowed(r, "POST");
     }
     if (strcmp(path, "/customers") == 0) {
         if (r->method_number == M_POST) {
@@ -150,32 +155,36 @@ int cc_handler(request_rec *r)
         return cc_handle_list(r);
     }
     if (strcmp(path, "/customers/enroll") == 0) {
-        if (r->method_number != M_POST) {
-            return not_allowed(r, "POST");
-        }
-        return cc_handle_enroll(r);
+        return r->method_number == M_POST ? cc_handle_enroll(r)
+                                          : not_allowed(r, "POST");
     }
-    if (strncmp(path, "/customers/", 11) == 0) {
-        rest = path + 11;
-        slash = strchr(rest, '/');
-        if (!slash && *rest) {
-            if (!is_get(r)) {
-                return not_allowed(r, "GET, HEAD");
-            }
-            body_unread(r);
-            return cc_handle_get(r, rest);
-        }
-        if (slash && slash != rest
-            && (strcmp(slash, "/documents/front") == 0
-                || strcmp(slash, "/documents/back") == 0)) {
-            if (!is_get(r)) {
-                return not_allowed(r, "GET, HEAD");
-            }
-            id = apr_pstrmemdup(r->pool, rest, (apr_size_t)(slash - rest));
-            body_unread(r);
-            return cc_handle_document(r, id, slash + 11);
-        }
+    if (strncmp(path, "/customers/", 11) == 0
+        && (rc = route_customer(r, path + 11)) != DECLINED) {
+        return rc;
     }
     body_unread(r);
     return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
+}
+
+int cc_handler(request_rec *r)
+{
+    const cc_dir_cfg_t *dc;
+    apr_size_t mlen;
+
+    if (!r->handler || strcmp(r->handler, CC_HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+    if (is_error_redirect(r)) {
+        return error_redirect(r, apr_table_get(r->subprocess_env,
+                                               "REDIRECT_STATUS"));
+    }
+    cc_http_request_id(r);
+    dc = cc_cfg_dir(r);
+    claim_error_responses(r, dc->mount);
+    mlen = strlen(dc->mount);
+    if (strncmp(r->uri, dc->mount, mlen) != 0) {
+        body_unread(r);
+        return cc_http_error(r, HTTP_NOT_FOUND, "Not found");
+    }
+    return route(r, r->uri + mlen);
 }

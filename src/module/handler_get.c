@@ -72,6 +72,44 @@ int cc_handle_get(request_rec *r, const char *id)
                                             cc_customer_object(r, v)));
 }
 
+/* Sends a stored (plain) document from a file bucket: the bytes go from
+ * the page cache to the socket (sendfile where possible), never whole
+ * into memory. */
+static int send_document(request_rec *r, const char *name, const char *mime)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, cc_spool_path(r, name),
+                       APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, 0,
+                       r->pool);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CCLOGNO(01002)
+                      "document file %s is missing", name);
+        return cc_http_fail(r, HTTP_INTERNAL_SERVER_ERROR);
+    }
+    ap_set_content_type(r, mime);
+    ap_set_content_length(r, fi.size);
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
+    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
+    if (r->header_only) {
+        return OK;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, f, 0, fi.size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb,
+                            apr_bucket_eos_create(r->connection->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS
+               ? OK
+               : AP_FILTER_ERROR;
+}
+
 int cc_handle_document(request_rec *r, const char *id, const char *side)
 {
     cc_principal_t who;
@@ -79,11 +117,7 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     ap_dbd_t *dbd;
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
-    const char *name = NULL, *mime = NULL, *path;
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_bucket_brigade *bb;
-    apr_status_t rv;
+    const char *name = NULL, *mime = NULL, *has;
 
     rc = cc_auth_require(r, &who, 0);
     if (rc != OK) {
@@ -99,8 +133,7 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
         return cc_http_fail(r, cc_db_failure(r, dbd, "document lookup"));
     }
     while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        const char *has = cc_db_get(r, dbd, row, 3);
-
+        has = cc_db_get(r, dbd, row, 3);
         customer = 1;
         if (has && has[0] == 't') {
             name = cc_db_get(r, dbd, row, 0);
@@ -113,35 +146,5 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     if (!name || !mime) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");
     }
-    path = cc_spool_path(r, name);
-    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
-                       0, r->pool);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CCLOGNO(01002)
-                      "document file %s is missing", name);
-        return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                             "Internal server error");
-    }
-    ap_set_content_type(r, mime);
-    ap_set_content_length(r, fi.size);
-    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->headers_out, "Content-Disposition", "attachment");
-    apr_table_setn(r->headers_out, "Cache-Control", "private, no-store");
-    if (r->header_only) {
-        return OK;
-    }
-    /* A file bucket: the bytes go from the page cache to the socket
-     * (sendfile where possible), never whole into memory. */
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_brigade_insert_file(bb, f, 0, fi.size, r->pool);
-    APR_BRIGADE_INSERT_TAIL(bb,
-                            apr_bucket_eos_create(r->connection->bucket_alloc));
-    rv = ap_pass_brigade(r->output_filters, bb);
-    if (rv != APR_SUCCESS) {
-        return AP_FILTER_ERROR;
-    }
-    return OK;
+    return send_document(r, name, mime);
 }

@@ -78,21 +78,75 @@ static const char *str_member(json_object *o, const char *key)
     return s;
 }
 
-int cc_handle_token(request_rec *r)
+/* The client's company when client_key's SHA-256 (hex) matches: OK with
+ * *company, 401, or a database failure's status. */
+static int check_client(request_rec *r, const char *client_id,
+                        const char *hex, const char **company)
+{
+    /* Compared in constant time even when the client is unknown, so the
+     * timing does not tell which client ids exist. */
+    static const char nothing[65] =
+        "----------------------------------------------------------------";
+    ap_dbd_t *dbd = cc_db_acquire(r);
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *hash = NULL;
+
+    *company = NULL;
+    if (!dbd
+        || cc_db_select(r, dbd, CC_SQL_CLIENT_KEY, &res, NULL, client_id,
+                        NULL) != 0) {
+        return cc_db_failure(r, dbd, "client lookup");
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        *company = cc_db_get(r, dbd, row, 0);
+        hash = cc_db_get(r, dbd, row, 1);
+    }
+    if (!cc_crypto_equal(hex, hash && strlen(hash) == 64 ? hash : nothing,
+                         64)
+        || !*company || !hash) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CCLOGNO(00402)
+                      "token refused: invalid client credentials");
+        return HTTP_UNAUTHORIZED;
+    }
+    return OK;
+}
+
+/* The 200 answer (not enveloped, as the contract says). */
+static int issue(request_rec *r, const char *client_id, const char *company)
 {
     const cc_srv_cfg_t *sc = cc_cfg_srv(r);
+    json_object *resp;
+    char *token = cc_token_issue(sc->secret, sc->secret_len, client_id,
+                                 company, (long)apr_time_sec(apr_time_now()),
+                                 TOKEN_TTL);
+
+    if (!token) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00403)
+                      "cannot sign a token");
+        return cc_http_fail(r, HTTP_INTERNAL_SERVER_ERROR);
+    }
+    resp = json_object_new_object();
+    json_object_object_add(resp, "access_token",
+                           json_object_new_string(token));
+    json_object_object_add(resp, "token_type",
+                           json_object_new_string("Bearer"));
+    json_object_object_add(resp, "expires_in",
+                           json_object_new_int(TOKEN_TTL));
+    cc_token_free(token);
+    return cc_http_json(r, HTTP_OK, resp);
+}
+
+int cc_handle_token(request_rec *r)
+{
     char *body = NULL;
     apr_size_t len = 0;
     json_tokener *tok;
-    json_object *req, *resp;
-    const char *client_id, *client_key, *company = NULL, *hash = NULL;
+    json_object *req;
+    const char *client_id, *client_key, *company = NULL;
     unsigned char digest[32];
     char hex[65];
-    ap_dbd_t *dbd;
-    apr_dbd_results_t *res;
-    apr_dbd_row_t *row = NULL;
-    char *token;
-    int rc, ok = 0;
+    int rc;
 
     rc = read_small_body(r, &body, &len);
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
@@ -131,46 +185,9 @@ int cc_handle_token(request_rec *r)
     cc_crypto_sha256(client_key, strlen(client_key), digest);
     cc_crypto_hex(digest, sizeof(digest), hex);
     json_object_put(req);
-
-    dbd = cc_db_acquire(r);
-    if (!dbd
-        || cc_db_select(r, dbd, CC_SQL_CLIENT_KEY, &res, NULL, client_id,
-                        NULL) != 0) {
-        return cc_http_fail(r, cc_db_failure(r, dbd, "client lookup"));
+    rc = check_client(r, client_id, hex, &company);
+    if (rc == HTTP_UNAUTHORIZED) {
+        return cc_http_error(r, rc, "Invalid client credentials");
     }
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
-        company = cc_db_get(r, dbd, row, 0);
-        hash = cc_db_get(r, dbd, row, 1);
-    }
-    /* Compare in constant time even when the client is unknown, so the
-     * timing does not tell which client ids exist. */
-    static const char nothing[65] =
-        "----------------------------------------------------------------";
-
-    ok = cc_crypto_equal(hex, hash && strlen(hash) == 64 ? hash : nothing,
-                         64)
-         && company && hash;
-    if (!ok) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CCLOGNO(00402)
-                      "token refused: invalid client credentials");
-        return cc_http_error(r, HTTP_UNAUTHORIZED,
-                             "Invalid client credentials");
-    }
-    token = cc_token_issue(sc->secret, sc->secret_len, client_id, company,
-                           (long)apr_time_sec(apr_time_now()), TOKEN_TTL);
-    if (!token) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00403)
-                      "cannot sign a token");
-        return cc_http_error(r, HTTP_INTERNAL_SERVER_ERROR,
-                             "Internal server error");
-    }
-    resp = json_object_new_object();
-    json_object_object_add(resp, "access_token",
-                           json_object_new_string(token));
-    json_object_object_add(resp, "token_type",
-                           json_object_new_string("Bearer"));
-    json_object_object_add(resp, "expires_in",
-                           json_object_new_int(TOKEN_TTL));
-    cc_token_free(token);
-    return cc_http_json(r, HTTP_OK, resp);
+    return rc == OK ? issue(r, client_id, company) : cc_http_fail(r, rc);
 }

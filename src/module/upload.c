@@ -223,15 +223,52 @@ static apr_status_t destroy_parser(void *mp)
     return APR_SUCCESS;
 }
 
+/* What a failed read of the body means for the answer. */
+static void read_failed(cc_upload_t *up, apr_status_t rv)
+{
+    up->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+    if (up->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        up->message = "Request body too large";
+    }
+    else if (up->status == HTTP_REQUEST_TIME_OUT) {
+        /* RequestReadTimeout: the words of httpd's own 408s. */
+        up->message = "Request timeout";
+    }
+    else if (up->status == HTTP_BAD_REQUEST) {
+        up->message = "Malformed multipart body: request body incomplete";
+    }
+}
+
+/* Feeds one brigade to the parser: CC_MP_OK to go on, or what stopped
+ * it; *eos once the body ended. -1 when a bucket could not be read. */
+static int feed(cc_mp_parser_t *mp, apr_bucket_brigade *bb, int *eos)
+{
+    apr_bucket *b;
+    const char *data;
+    apr_size_t len;
+    int prc = CC_MP_OK;
+
+    for (b = APR_BRIGADE_FIRST(bb);
+         b != APR_BRIGADE_SENTINEL(bb) && prc == CC_MP_OK;
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_EOS(b)) {
+            *eos = 1;
+            break;
+        }
+        if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+            return -1;
+        }
+        prc = cc_mp_feed(mp, data, len);
+    }
+    return prc;
+}
+
 void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
 {
     static const cc_mp_callbacks_t cb = { on_begin, on_data, on_end };
     apr_bucket_brigade *bb;
-    apr_bucket *b;
     cc_mp_parser_t *mp;
     ctx_t c;
-    const char *data;
-    apr_size_t len;
     apr_status_t rv;
     int seen_eos = 0, prc = CC_MP_OK;
 
@@ -253,40 +290,18 @@ void cc_upload_read(request_rec *r, const char *boundary, cc_upload_t *up)
     while (!seen_eos && prc == CC_MP_OK) {
         rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
                             APR_BLOCK_READ, HUGE_STRING_LEN);
+        prc = rv == APR_SUCCESS ? feed(mp, bb, &seen_eos) : CC_MP_OK;
+        apr_brigade_cleanup(bb);
         if (rv != APR_SUCCESS) {
-            up->status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-            if (up->status == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-                up->message = "Request body too large";
-            }
-            else if (up->status == HTTP_REQUEST_TIME_OUT) {
-                /* RequestReadTimeout: the words of httpd's own 408s. */
-                up->message = "Request timeout";
-            }
-            else if (up->status == HTTP_BAD_REQUEST) {
-                up->message = "Malformed multipart body: "
-                              "request body incomplete";
-            }
-            apr_brigade_cleanup(bb);
+            read_failed(up, rv);
             return;
         }
-        for (b = APR_BRIGADE_FIRST(bb);
-             b != APR_BRIGADE_SENTINEL(bb) && prc == CC_MP_OK;
-             b = APR_BUCKET_NEXT(b)) {
-            if (APR_BUCKET_IS_EOS(b)) {
-                seen_eos = 1;
-                break;
-            }
-            rv = apr_bucket_read(b, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                up->status = HTTP_BAD_REQUEST;
-                up->message = "Malformed multipart body: "
-                              "request body incomplete";
-                apr_brigade_cleanup(bb);
-                return;
-            }
-            prc = cc_mp_feed(mp, data, len);
+        if (prc == -1) {
+            /* A bucket that cannot be read: the body ended early. */
+            up->status = HTTP_BAD_REQUEST;
+            up->message = "Malformed multipart body: request body incomplete";
+            return;
         }
-        apr_brigade_cleanup(bb);
     }
     if (prc == CC_MP_OK) {
         prc = cc_mp_finish(mp);

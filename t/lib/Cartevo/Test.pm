@@ -52,6 +52,7 @@ sub ctl {
     my $out = qx{"$ENV{CARTEVO_CTL}" --db "$ENV{CARTEVO_DB}" @args};
     die "cartevoctl @args failed ($?)" if $?;
     my %kv = $out =~ /^(\w+)=(.*)$/mg;
+    needle(@kv{grep { /key|secret/ } keys %kv});
     return \%kv;
 }
 
@@ -69,7 +70,9 @@ sub token {
         Content => $json->encode({ client_id => $c->{client_id},
                                    client_key => $c->{client_key} }));
     die "token: " . $res->status_line unless $res->code == 200;
-    return $json->decode($res->decoded_content)->{access_token};
+    my $t = $json->decode($res->decoded_content)->{access_token};
+    needle($t);
+    return $t;
 }
 
 sub bearer { return (Authorization => "Bearer $_[0]") }
@@ -81,15 +84,37 @@ sub json_of {
     return $d;
 }
 
+# ---- Values that must never reach a log ------------------------------------
+# Personal data and secrets of this run: a sentinel per test process in the
+# free-text fields, the unique email and number of each valid_fields call,
+# and every client key and access token the helpers see. Each is appended
+# to t/logs/needles.txt; t/zz_secrets.t searches every log the stack wrote
+# for all of them (and for the webhook secrets in the database).
+my $SENTINEL = sprintf('Snt%08x%04x', int(rand(2**32)), $$ & 0xffff);
+my %needled;
+
+sub needle {
+    my (@v) = @_;
+    my $file = Apache::Test::vars('t_logs') . '/needles.txt';
+    @v = grep { defined && length >= 8 && !$needled{$_}++ } @v;
+    return unless @v;
+    if (open my $fh, '>>', $file) {
+        print $fh "$_\n" for @v;
+        close $fh;
+    }
+}
+
 # A valid set of text fields (a unique email and NIN each call).
 sub valid_fields {
     my %over = @_;
     my $u = unique_suffix();
     my $nin = substr(sprintf('%011d', $u % 100000000000), 0, 11);
+    needle($SENTINEL, "john.$u\@example.com", $nin);
     my %f = (
         first_name => 'John', last_name => 'Doe',
         email => "john.$u\@example.com", country => 'Nigeria',
-        street => '123 Main Street', city => 'Lagos', state => 'Lagos State',
+        street => "123 Main Street $SENTINEL", city => "Lagos $SENTINEL",
+        state => 'Lagos State',
         postal_code => '100001', country_iso_code => 'NG',
         country_phone_code => '+234', phone_number => '8012345678',
         identification_number => $nin, id_document_type => 'NIN',
@@ -476,6 +501,7 @@ sub jwt_forge {
     my $sig = $alg eq 'HS256' ? Digest::SHA::hmac_sha256($input, $key)
             : $alg eq 'HS384' ? Digest::SHA::hmac_sha384($input, $key)
             : '';
+    needle("$input." . b64url($sig));
     return "$input." . b64url($sig);
 }
 

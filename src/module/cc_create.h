@@ -48,6 +48,7 @@ typedef struct {
     char idem_token[33];  /* this request's claim */
     int idem_claimed;
     int in_tx;            /* a transaction is open on the connection */
+    cc_db_backend_t backend; /* where the insert runs (a lost answer) */
 
     cc_value_t fields[CC_F__COUNT];
     /* A front-end's verdict that replaces the rules' for a field (JSON:

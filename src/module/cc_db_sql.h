@@ -18,6 +18,9 @@
 #define CC_SQL_IDEM_GET "cc_idem_get"
 #define CC_SQL_IDEM_DONE "cc_idem_done"
 #define CC_SQL_IDEM_RELEASE "cc_idem_release"
+#define CC_SQL_BACKEND_SELF "cc_backend_self"
+#define CC_SQL_BACKEND_END "cc_backend_end"
+#define CC_SQL_BACKEND_SEEN "cc_backend_seen"
 
 /* Names of the unique indexes that answer 409 (conf/schema). */
 #define CC_IDX_EMAIL "customers_email_key"

@@ -108,6 +108,27 @@ const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
 int cc_db_failure(request_rec *r, ap_dbd_t *dbd, const char *what);
 /* BEGIN, COMMIT or ROLLBACK: 0 or -1. */
 int cc_db_tx(request_rec *r, ap_dbd_t *dbd, const char *verb);
+/* The server session (backend) a connection's statements run on. When
+ * the connection is lost, that backend may live on (a network cut, a
+ * commit waiting for a synchronous standby, a unique-index wait) and
+ * commit later, so a new session's "no such row" proves nothing until
+ * that exact backend is gone. */
+typedef struct {
+    int known;
+    int libpq_pid;        /* PQbackendPID() when it was recorded */
+    char pid[12];
+    char start_us[24];    /* backend_start, microseconds since the epoch */
+    char sysid[24];       /* the server's system identifier */
+} cc_db_backend_t;
+/* Records the connection's backend (cached per connection); 0, or -1
+ * with out->known = 0. */
+int cc_db_backend(request_rec *r, ap_dbd_t *dbd, cc_db_backend_t *out);
+/* On a (reconnected) connection to the same server: terminates backend b
+ * if it still runs and waits for it to exit. 1 when b is seen gone; 0
+ * when that cannot be shown (unknown identity, another server, still
+ * running, an error). */
+int cc_db_backend_end(request_rec *r, ap_dbd_t *dbd,
+                      const cc_db_backend_t *b);
 
 /* auth.c */
 typedef struct {

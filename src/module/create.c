@@ -191,21 +191,23 @@ static int run_insert(cc_create_t *c, ap_dbd_t *dbd, const char *event_id,
 }
 
 /* After the connection was lost: whether the customer row exists (1),
- * does not (0), or cannot be known (-1). The id is ours, so the
- * reconnected session can tell a commit whose answer was lost from a
- * statement that never ran. */
-static int committed_anyway(request_rec *r, ap_dbd_t *dbd, const char *id)
+ * does not (0), or cannot be known (-1). The id is ours, so a new
+ * session can tell a commit whose answer was lost from a statement that
+ * never ran, but only once the backend that ran it is gone: until then
+ * it may still commit (a network cut, a synchronous standby's wait). */
+static int committed_anyway(cc_create_t *c, ap_dbd_t *dbd)
 {
     apr_dbd_results_t *res;
     apr_dbd_row_t *row = NULL;
     int found = 0;
 
-    if (!cc_db_alive(r, dbd)
-        || cc_db_select(r, dbd, CC_SQL_CUSTOMER_EXISTS, &res, NULL, id, NULL)
-               != 0) {
+    if (!cc_db_alive(c->r, dbd)
+        || cc_db_backend_end(c->r, dbd, &c->backend) != 1
+        || cc_db_select(c->r, dbd, CC_SQL_CUSTOMER_EXISTS, &res, NULL, c->id,
+                        NULL) != 0) {
         return -1;
     }
-    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+    while (apr_dbd_get_row(dbd->driver, c->r->pool, res, &row, -1) == 0) {
         found = 1;
     }
     return found;
@@ -262,7 +264,7 @@ static void insert_failed(cc_create_t *c, ap_dbd_t *dbd, const char *err,
     if (cc_db_lost(dbd)) {
         /* A restart, a failover or a killed session under a pooled
          * connection: a 503, and the row may have committed. */
-        committed = committed_anyway(c->r, dbd, c->id);
+        committed = committed_anyway(c, dbd);
         out->row_may_exist = committed != 0;
         out->status = HTTP_SERVICE_UNAVAILABLE;
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, CCLOGNO(00904)
@@ -424,7 +426,7 @@ static int give_up(cc_create_t *c, ap_dbd_t *dbd, int status, int keep)
  * to be absent. */
 static int commit_lost(cc_create_t *c, ap_dbd_t *dbd)
 {
-    int committed = cc_db_lost(dbd) ? committed_anyway(c->r, dbd, c->id) : 0;
+    int committed = cc_db_lost(dbd) ? committed_anyway(c, dbd) : 0;
 
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, CCLOGNO(00908)
                   "the customer transaction did not commit cleanly");
@@ -484,6 +486,8 @@ static int prepare(cc_create_t *c, ap_dbd_t *dbd, int *answered)
     if (rc != OK) {
         return give_up(c, dbd, rc, 0);
     }
+    /* Unknown (an error): a lost answer then keeps the files. */
+    cc_db_backend(c->r, dbd, &c->backend);
     if (c->idem_claimed) {
         if (cc_db_tx(c->r, dbd, "BEGIN") != 0) {
             return give_up(c, dbd, cc_db_failure(c->r, dbd, "BEGIN"), 0);

@@ -33,6 +33,12 @@ APLOG_USE_MODULE(cartevo_customers);
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
+static PGconn *pg_conn(ap_dbd_t *dbd);
+static void forget_backend(ap_dbd_t *dbd);
+
+
+#define BACKEND_START_US \
+    "(extract(epoch FROM a.backend_start) * 1000000)::bigint"
 
 #define CUSTOMER_COLUMNS_IN                                                 \
     "INSERT INTO customers (id, company_id, first_name, last_name, email, " \
@@ -88,6 +94,25 @@ static const struct {
       "o AS (INSERT INTO outbox_events (id, company_id, customer_id, event) "
       "SELECT %s::uuid, %s::uuid, id, 'customer.created' FROM c) "
       CREATE_TAIL },
+    /* A backend is named by its pid, its start (microseconds since the
+     * epoch: exact, and free of the session's TimeZone) and the server's
+     * system identifier. */
+    { CC_SQL_BACKEND_SELF,
+      "SELECT a.pid::text, " BACKEND_START_US "::text, "
+      "s.system_identifier::text "
+      "FROM pg_stat_get_activity(pg_backend_pid()) a, pg_control_system() s" },
+    /* Terminates it if it is still there on this very server, waiting up
+     * to 5 s for the process to exit: NULL (not there), 1 (gone), 0. */
+    { CC_SQL_BACKEND_END,
+      "SELECT s.system_identifier::text, "
+      "(SELECT pg_terminate_backend(a.pid, 5000)::int::text "
+      "FROM pg_stat_get_activity(%s::int) a "
+      "WHERE " BACKEND_START_US " = %s::bigint "
+      "AND s.system_identifier = %s::bigint) "
+      "FROM pg_control_system() s" },
+    { CC_SQL_BACKEND_SEEN,
+      "SELECT 1 FROM pg_stat_get_activity(%s::int) a "
+      "WHERE " BACKEND_START_US " = %s::bigint" },
     { CC_SQL_CUSTOMER_EXISTS,
       "SELECT 1 FROM customers WHERE id = %s::uuid" },
     { CC_SQL_EMAIL_TAKEN,
@@ -244,6 +269,9 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
     va_end(ap);
     rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
                          args);
+    if (rc != 0 && cc_db_lost(dbd)) {
+        forget_backend(dbd);
+    }
     if (rc != 0 && is_retry_safe(label) && cc_db_alive(r, dbd)) {
         *res = NULL;
         rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
@@ -258,16 +286,24 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
     return rc;
 }
 
+/* A lost connection is reconnected to a new backend (cc_db_alive, or
+ * mod_dbd's check when it is next acquired). */
+static void forget_backend(ap_dbd_t *dbd)
+{
+    cc_db_backend_t *cached = NULL;
+
+    apr_pool_userdata_get((void **)&cached, "cartevo:backend", dbd->pool);
+    if (cached) {
+        cached->known = 0;
+    }
+}
+
 int cc_db_lost(ap_dbd_t *dbd)
 {
-    PGconn *conn;
-
     /* The SQL is PostgreSQL's anyway; another driver's handle is not a
      * PGconn. */
-    if (strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0) {
-        return 0;
-    }
-    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    PGconn *conn = pg_conn(dbd);
+
     return conn && PQstatus(conn) == CONNECTION_BAD;
 }
 
@@ -308,9 +344,122 @@ int cc_db_tx(request_rec *r, ap_dbd_t *dbd, const char *verb)
 
     /* No parameters: the verb is one of three constants. */
     if (apr_dbd_query(dbd->driver, dbd->handle, &nrows, verb) != 0) {
+        if (cc_db_lost(dbd)) {
+            forget_backend(dbd);
+        }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CCLOGNO(00205)
                       "%s failed", verb);
         return -1;
     }
     return 0;
+}
+
+/* libpq prints a server's notices on stderr, i.e. into httpd's error log,
+ * unformatted; they may quote values. */
+static void quiet_notices(void *arg, const PGresult *res)
+{
+    (void)arg;
+    (void)res;
+}
+
+static PGconn *pg_conn(ap_dbd_t *dbd)
+{
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql") != 0) {
+        return NULL;
+    }
+    return apr_dbd_native_handle(dbd->driver, dbd->handle);
+}
+
+/* Copies the row's three columns into out; 0 or -1. */
+static int backend_row(request_rec *r, ap_dbd_t *dbd, apr_dbd_results_t *res,
+                       cc_db_backend_t *out)
+{
+    apr_dbd_row_t *row = NULL;
+    const char *v[3] = { NULL, NULL, NULL };
+    int i;
+
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        for (i = 0; i < 3; i++) {
+            v[i] = cc_db_get(r, dbd, row, i);
+        }
+    }
+    if (!v[0] || !v[1] || !v[2] || strlen(v[0]) >= sizeof(out->pid)
+        || strlen(v[1]) >= sizeof(out->start_us)
+        || strlen(v[2]) >= sizeof(out->sysid)) {
+        return -1;
+    }
+    strcpy(out->pid, v[0]);
+    strcpy(out->start_us, v[1]);
+    strcpy(out->sysid, v[2]);
+    return 0;
+}
+
+/* Cached in the connection's pool until a statement finds the connection
+ * lost (forget_backend: every statement goes through cc_db_select or
+ * cc_db_tx, so no reconnect can happen unseen), and only while libpq's
+ * pid of the backend is the recorded one. */
+int cc_db_backend(request_rec *r, ap_dbd_t *dbd, cc_db_backend_t *out)
+{
+    PGconn *conn = pg_conn(dbd);
+    cc_db_backend_t *cached = NULL;
+    apr_dbd_results_t *res;
+
+    memset(out, 0, sizeof(*out));
+    if (!conn) {
+        return -1;
+    }
+    PQsetNoticeReceiver(conn, quiet_notices, NULL);
+    apr_pool_userdata_get((void **)&cached, "cartevo:backend", dbd->pool);
+    if (cached && cached->known && cached->libpq_pid == PQbackendPID(conn)) {
+        *out = *cached;
+        return 0;
+    }
+    if (cc_db_select(r, dbd, CC_SQL_BACKEND_SELF, &res, NULL, NULL) != 0
+        || backend_row(r, dbd, res, out) != 0
+        || atoi(out->pid) != PQbackendPID(conn)) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    out->known = 1;
+    out->libpq_pid = PQbackendPID(conn);
+    if (!cached) {
+        cached = apr_palloc(dbd->pool, sizeof(*cached));
+        apr_pool_userdata_setn(cached, "cartevo:backend", NULL, dbd->pool);
+    }
+    *cached = *out;
+    return 0;
+}
+
+int cc_db_backend_end(request_rec *r, ap_dbd_t *dbd, const cc_db_backend_t *b)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *sysid = NULL, *ended = NULL;
+    int seen = 0;
+
+    if (!b->known
+        || cc_db_select(r, dbd, CC_SQL_BACKEND_END, &res, NULL, b->pid,
+                        b->start_us, b->sysid, NULL) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        sysid = cc_db_get(r, dbd, row, 0);
+        ended = cc_db_get(r, dbd, row, 1);
+    }
+    /* Another server (a failover to another cluster) cannot tell; a
+     * backend that outlived the wait is still running. */
+    if (!sysid || strcmp(sysid, b->sysid) != 0
+        || (ended && strcmp(ended, "1") != 0)) {
+        return 0;
+    }
+    /* Seen gone in a statement of its own: the activity snapshot is
+     * taken once per transaction. */
+    if (cc_db_select(r, dbd, CC_SQL_BACKEND_SEEN, &res, NULL, b->pid,
+                     b->start_us, NULL) != 0) {
+        return 0;
+    }
+    while (apr_dbd_get_row(dbd->driver, r->pool, res, &row, -1) == 0) {
+        seen = 1;
+    }
+    return !seen;
 }

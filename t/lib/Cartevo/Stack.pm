@@ -3,8 +3,8 @@ package Cartevo::Stack;
 # a fault test or the soak may stop, restart, kill and reload without
 # touching the suite's: `./dev stack NAME up` starts it the way ./dev
 # starts the suite's, from an empty database, and this object drives it.
-# Ports: the suite's httpd port + offset (httpd) and PostgreSQL's + offset,
-# so parallel runs on other ports never collide.
+# Ports: the suite's httpd port + 40 + offset for httpd, that + 20000 for
+# PostgreSQL, so parallel runs on other ports never collide.
 use strict;
 use warnings;
 use JSON::PP ();
@@ -27,12 +27,12 @@ sub _dev {
 # new(name => 'faults-pg', offset => N, kycd_extra => "k = v\n...")
 sub new {
     my ($class, %a) = @_;
-    my $suite_port = $ENV{CARTEVO_PORT} // 8529;
-    my ($suite_pg) = ($ENV{CARTEVO_DB} // '') =~ m{:(\d+)/};
+    my $port = ($ENV{CARTEVO_STACK_PORT} // ($ENV{CARTEVO_PORT} // 8529) + 40)
+        + ($a{offset} // 0);
+    # Below the ephemeral range (32768-60999): an outgoing connection's
+    # local port can never be holding it when PostgreSQL binds.
     my $self = bless { name => $a{name}, kycd_extra => $a{kycd_extra},
-        port => ($ENV{CARTEVO_STACK_PORT} // $suite_port + 40) + ($a{offset} // 0),
-        pg_port => ($ENV{CARTEVO_STACK_PG_PORT} // ($suite_pg // 55433) + 40)
-            + ($a{offset} // 0) }, $class;
+        port => $port, pg_port => $ENV{CARTEVO_STACK_PG_PORT} // $port + 20000 }, $class;
     $self->{devlog} = "/tmp/cartevo-stack-$a{name}-$$.log";
     return $self;
 }
@@ -53,7 +53,11 @@ sub down {
     $self->{up} = 0;
 }
 
-sub DESTROY { my ($self) = @_; local $?; eval { $self->down } }
+sub DESTROY {
+    my ($self) = @_;
+    local $?;
+    eval { $self->receiver_stop; $self->down };
+}
 
 sub env { return $_[0]{env}{ $_[1] } }
 sub base { return $_[0]{env}{BASE} }
@@ -148,6 +152,66 @@ sub kycd_kill9 {
 }
 
 sub kycd_start { my ($self) = @_; $self->_dev('kycd-start') }
+
+# A webhook receiver on loopback (port: the stack's + 1000, listed in
+# the daemon's allow_targets by the caller): one line per request received
+# with its X-Cartevo-Event-Id, then 200. receiver_counts() reads them.
+sub receiver_port { return $_[0]{port} + 1000 }
+
+sub receiver_start {
+    my ($self) = @_;
+    require HTTP::Daemon;
+    require HTTP::Response;
+    my $log = "$self->{env}{STATE}/received.log";
+    unlink $log;
+    my $d = HTTP::Daemon->new(LocalAddr => '127.0.0.1', LocalPort => $self->receiver_port,
+        ReuseAddr => 1, Listen => 64) or die "receiver: $!";
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        $SIG{PIPE} = 'IGNORE';
+        while (my $c = $d->accept) {
+            while (my $r = $c->get_request) {
+                open my $fh, '>>', $log or POSIX::_exit(1);
+                print $fh(($r->header('X-Cartevo-Event-Id') // 'none') . "\n");
+                close $fh;
+                $c->send_response(HTTP::Response->new(200, 'OK', [], 'ok'));
+            }
+            $c->close;
+        }
+        POSIX::_exit(0);
+    }
+    close $d;
+    $self->{receiver} = { pid => $pid, log => $log };
+    return 'http://127.0.0.1:' . $self->receiver_port . '/hook';
+}
+
+sub receiver_counts {
+    my ($self) = @_;
+    my %n;
+    open my $fh, '<', $self->{receiver}{log} or return \%n;
+    while (<$fh>) { chomp; $n{$_}++ }
+    return \%n;
+}
+
+sub receiver_stop {
+    my ($self) = @_;
+    my $r = delete $self->{receiver} or return;
+    kill 'KILL', $r->{pid};
+    waitpid($r->{pid}, 0);
+}
+
+# Waits until every event has a delivered delivery (or timeout); returns
+# how many are not yet delivered.
+sub drain_webhooks {
+    my ($self, $timeout) = @_;
+    my $end = time + ($timeout // 60);
+    while (1) {
+        my $left = $self->psql('SELECT count(*) FROM outbox_events e WHERE NOT EXISTS '
+            . "(SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 'delivered')");
+        return $left if !$left || time > $end;
+        Time::HiRes::sleep(0.25);
+    }
+}
 
 # Waits until the daemon has no open job (or timeout); returns the count.
 sub drain_jobs {

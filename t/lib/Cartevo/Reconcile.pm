@@ -9,9 +9,10 @@ package Cartevo::Reconcile;
 #   was lost) is complete, like any row;
 # - every row has its files with matching SHA-256;
 # - every file in the directory has a row, or is one the sweeper takes
-#   (".tmp-*" or 32 hex characters, no row); such an orphan is
-#   "explained" when it holds bytes of a create that got no 201 and has
-#   no row (kept because the row's absence could not be proven);
+#   (".tmp-*" or 32 hex characters, no row), counted as a spool (".tmp-*",
+#   a request that died with its process), kept (the bytes of a create
+#   that got no 201 and has no row: its row's absence could not be
+#   proven) or unexplained;
 # - optionally, every job reached exactly one outcome and every event was
 #   delivered at least once.
 # Returns a hash of figures and a list of problems (empty when all hold).
@@ -118,13 +119,14 @@ sub _check_disk {
             next;
         }
         $fig->{orphans_for_sweeper}++;
-        $fig->{orphans_unexplained}++
-            unless $f =~ /\A[0-9a-f]{32}\z/ && $kept->{ _file_sha("$a->{docdir}/$f") };
+        if ($f =~ /\A\.tmp-/) { $fig->{orphans_spool}++ }
+        elsif ($kept->{ _file_sha("$a->{docdir}/$f") }) { $fig->{orphans_kept}++ }
+        else { $fig->{orphans_unexplained}++ }
     }
     closedir $dh;
     $fig->{rows} = scalar keys %$cust;
-    $fig->{orphans_for_sweeper} //= 0;
-    $fig->{orphans_unexplained} //= 0;
+    $fig->{$_} //= 0 for qw(orphans_for_sweeper orphans_spool orphans_kept
+        orphans_unexplained);
     $fig->{files} = scalar keys %named;
 }
 

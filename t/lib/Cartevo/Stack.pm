@@ -91,7 +91,7 @@ sub token {
 
 sub _pg_ctl {
     my ($self, @args) = @_;
-    my @cmd = ("$PGBIN/pg_ctl", @args);
+    my @cmd = ("$PGBIN/pg_ctl", '-s', @args);
     unshift @cmd, 'runuser', '-u', 'postgres', '--' if $> == 0;
     return system(@cmd) == 0;
 }

@@ -9,10 +9,14 @@
  * only when it is older than orphan_min_age (longer than any request can
  * take, so a file whose transaction is still in flight is never touched)
  * and no customer_documents row names it. Other names are left alone.
+ * Age is judged against the directory's clock, not this node's.
  */
 #include "kycd.h"
 
+#include "cc_crypto.h"
+
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -20,11 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROBE_PREFIX ".clock-probe-"
+
 static int is_ours(const char *name)
 {
     size_t i, n = strlen(name);
 
-    if (strncmp(name, ".tmp-", 5) == 0) {
+    /* A probe left by a daemon that died before removing it is swept
+     * like a spool. */
+    if (strncmp(name, ".tmp-", 5) == 0
+        || strncmp(name, PROBE_PREFIX, strlen(PROBE_PREFIX)) == 0) {
         return 1;
     }
     if (n != 32) {
@@ -39,16 +48,54 @@ static int is_ours(const char *name)
     return 1;
 }
 
+/* The directory's clock (decisions.md 1): the mtime the file system
+ * stamps on a probe written there now. On a share several nodes mount,
+ * the server stamps files with its own clock, so a node whose clock runs
+ * ahead cannot make a fresh file look old. 0, or -1 (errno). */
+static int dir_clock(int dfd, time_t *now)
+{
+    char name[40];
+    struct stat st;
+    int fd, rc, saved;
+
+    snprintf(name, sizeof(name), PROBE_PREFIX "%08x",
+             cc_crypto_random_u32());
+    fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC
+                | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+    rc = fstat(fd, &st);
+    saved = errno;
+    close(fd);
+    unlinkat(dfd, name, 0);
+    if (rc != 0) {
+        errno = saved;
+        return -1;
+    }
+    *now = st.st_mtime;
+    return 0;
+}
+
 static void sweep(cc_kycd_t *d, PGconn *conn)
 {
     DIR *dir = opendir(d->cfg->document_dir);
     struct dirent *e;
-    time_t now = time(NULL);
+    time_t now;
     int removed = 0;
 
     if (dir == NULL) {
         cc_kycd_log(CC_LOG_WARN, "sweeper: cannot open %s: %s",
                     d->cfg->document_dir, strerror(errno));
+        return;
+    }
+    /* Without the directory's clock nothing is judged old: this node's
+     * own clock may be the one that is wrong. */
+    if (dir_clock(dirfd(dir), &now) != 0) {
+        cc_kycd_log(CC_LOG_WARN, "sweeper: cannot write a clock probe in "
+                    "%s (%s); orphans are not swept",
+                    d->cfg->document_dir, strerror(errno));
+        closedir(dir);
         return;
     }
     while (!d->stopping && (e = readdir(dir)) != NULL) {

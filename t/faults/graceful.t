@@ -1,0 +1,45 @@
+# `apachectl graceful` under load, on a private stack: every request whose
+# connection httpd accepted gets a complete answer (a 201 here: nothing
+# else is wrong with these creates), none is cut, nothing is lost, and the
+# new generation of children serves on. Each create has its own
+# connection, as a reload closes idle keep-alive connections (a client
+# may then see a reset before it sent anything, which is not an answer
+# lost).
+use strict;
+use warnings;
+use Test::More;
+use lib 't/lib';
+use Cartevo::Test qw(:DEFAULT doc_bytes wait_until);
+use Cartevo::Stack ();
+use Cartevo::Load ();
+use Cartevo::Reconcile ();
+use File::Temp ();
+
+plan skip_all => 'needs root (./dev test)' unless $> == 0;
+
+my $st = Cartevo::Stack->new(name => 'faults-graceful', offset => 1)->up;
+my ($token) = $st->token;
+my $tmp = File::Temp->newdir;
+my $run = Cartevo::Load::start(base => $st->base, token => $token,
+    jpeg => doc_bytes('id-front.jpg'), n => 300, concurrency => 8,
+    tag => 'graceful', out => "$tmp/g", keep_alive => 0);
+my %before = map { $_ => 1 } $st->httpd_children;
+for my $i (1 .. 3) {
+    my $at = 60 * $i;
+    ok(wait_until(sub { Cartevo::Load::progress($run) >= $at }, 60),
+        "reload $i: $at creates answered");
+    $st->graceful;
+}
+my $recs = Cartevo::Load::wait_all($run);
+my @new = grep { !$before{$_} } $st->httpd_children;
+ok(@new > 0, 'a new generation of children serves');
+is(scalar(grep { $_->{status} == 201 } @$recs), 300, 'every create got its 201')
+    or diag(join(', ', map { "$_->{k}: $_->{status}" } grep { $_->{status} != 201 } @$recs));
+sleep 1;
+my ($fig, $bad) = Cartevo::Reconcile::check(db => $st->db, docdir => $st->docdir,
+    records => $recs, allowed => [201]);
+is_deeply($bad, [], 'reconciled: ' . Cartevo::Reconcile::figures_line($fig))
+    or diag(join("\n", @$bad[0 .. ($#$bad < 20 ? $#$bad : 20)]));
+is($fig->{orphans_for_sweeper}, 0, 'no orphan file');
+$st->down;
+done_testing();

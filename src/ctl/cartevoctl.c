@@ -309,8 +309,9 @@ static int check_usage(const ctl_args *a, ctl_cmd *cmd)
             return -1;
         }
         if (!ctl_valid_webhook_url(a->pos[3])) {
-            usage("URL must be http:// or https://, without spaces, at most "
-                  "2048 characters");
+            usage("URL must be https:// (http:// only for a loopback "
+                  "host), without spaces or userinfo, at most 2048 "
+                  "characters");
             return -1;
         }
         break;

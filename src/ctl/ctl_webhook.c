@@ -8,27 +8,49 @@
 #include "ctl.h"
 
 #include "cc_crypto.h"
+#include "cc_url.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
+/* 127.0.0.0/8, ::1 or localhost (as cc_url_t spells a host). */
+static int is_loopback_host(const cc_url_t *u)
+{
+    struct in_addr a4;
+
+    if (u->ipv6) {
+        return strcmp(u->host, "::1") == 0;
+    }
+    if (strcmp(u->host, "localhost") == 0) {
+        return 1;
+    }
+    return inet_pton(AF_INET, u->host, &a4) == 1
+           && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+/* decisions.md 3: a webhook endpoint is https://, in cc_url_check_https's
+ * form. http:// is taken only for a loopback host, for development; the
+ * daemon still refuses it unless allow_targets lists it. */
 int ctl_valid_webhook_url(const char *u)
 {
-    size_t n = strlen(u), i;
+    char buf[CC_URL_MAX_LEN + 2];
+    size_t n = strlen(u);
+    cc_url_t url;
 
-    if (n > 2048
-        || (strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)) {
+    if (cc_url_check_https(u, n, NULL) == CC_URL_OK) {
+        return 1;
+    }
+    if (n < 7 || n > CC_URL_MAX_LEN - 1 || strncasecmp(u, "http://", 7) != 0) {
         return 0;
     }
-    for (i = 0; i < n; i++) {
-        if ((unsigned char)u[i] <= 0x20 || u[i] == 0x7f) {
-            return 0;
-        }
-    }
-    return n > 8;
+    snprintf(buf, sizeof(buf), "https://%s", u + 7);
+    return cc_url_check_https(buf, n + 1, &url) == CC_URL_OK
+           && is_loopback_host(&url);
 }
 
 int ctl_webhook_set(PGconn *conn, const char *company_id, const char *url)

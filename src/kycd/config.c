@@ -268,6 +268,19 @@ static int load_file(cc_kycd_cfg_t *c, apr_pool_t *p, const char *path)
     return rc;
 }
 
+/* verify_url and issuer_url are the operator's (decisions.md 3): they
+ * may be private, but they carry customer data and API keys, so they
+ * must be https://; anything else stops the start, naming the key. */
+static int check_operator_url(const char *key, const char *url)
+{
+    if (url != NULL && cc_url_check_https(url, strlen(url), NULL)
+                           != CC_URL_OK) {
+        fprintf(stderr, "cartevo-kycd: %s must be an https:// URL\n", key);
+        return -1;
+    }
+    return 0;
+}
+
 /* allow_targets, parsed once here so that a bad entry stops the start. */
 static int check_targets(cc_kycd_cfg_t *cfg, apr_pool_t *p)
 {
@@ -392,7 +405,9 @@ int cc_kycd_config_load(cc_kycd_cfg_t *cfg, apr_pool_t *p, int argc,
               stderr);
         return -1;
     }
-    if (check_targets(cfg, p) != 0) {
+    if (check_operator_url("verify_url", cfg->verify_url) != 0
+        || check_operator_url("issuer_url", cfg->issuer_url) != 0
+        || check_targets(cfg, p) != 0) {
         return -1;
     }
     if (cfg->public_base_url == NULL) {

@@ -72,7 +72,7 @@ static int enroll_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
     hdrs[2] = apr_pstrcat(p, "Idempotency-Key: ", job->customer_id, NULL);
     hdrs[3] = NULL;
     rc = cc_http_post(cfg, cfg->issuer_url, hdrs, json, strlen(json),
-                      cfg->issuer_timeout, 65536, &resp);
+                      cfg->issuer_timeout, 65536, &resp, NULL, 1);
     free(json);
     if (rc != 0) {
         *why = apr_psprintf(p, "issuer unreachable: %s", resp.error);

@@ -69,9 +69,77 @@ static void base_options(CURL *h, const cc_kycd_cfg_t *cfg, long total_ms,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, ud);
 }
 
+/* ---- the connect-time rule for tenant URLs ----------------------------
+ *
+ * Every socket of a request to a tenant URL (an enroll document, a
+ * webhook) is opened by open_socket(), which sees the address libcurl is
+ * about to connect to (after any resolution and whatever the URL's
+ * spelling of it) and refuses it unless it is globally reachable
+ * (cc_addr_refusal) or, for a listed target, one of the addresses its
+ * host names. One helper sets it up for both, so the two cannot drift.
+ */
+static curl_socket_t open_socket(void *ud, curlsocktype purpose,
+                                 struct curl_sockaddr *a)
+{
+    cc_http_guard_t *g = ud;
+    const char *why;
+    int fd;
+
+    if (purpose != CURLSOCKTYPE_IPCXN) {
+        why = "not an IP connection";
+    }
+    else if (g->listed) {
+        why = cc_targets_addr_in(&g->addrs, &a->addr, a->addrlen)
+                  ? NULL
+                  : "not an address the listed host names";
+    }
+    else {
+        why = cc_addr_refusal(&a->addr, a->addrlen);
+    }
+    if (why != NULL) {
+        g->refused = why;
+        return CURL_SOCKET_BAD;
+    }
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    g->opened += fd >= 0;
+    return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+int cc_http_guard_init(const cc_kycd_cfg_t *cfg, const char *url,
+                       cc_http_guard_t *g, cc_url_t *u, int *tls)
+{
+    int kind;
+
+    memset(g, 0, sizeof(*g));
+    if (strlen(url) > CC_URL_MAX_LEN) {
+        return CC_HTTP_GUARD_REFUSED;
+    }
+    kind = cc_targets_classify(cfg->targets, url, u, tls);
+    if (kind == CC_TARGET_REFUSED) {
+        return CC_HTTP_GUARD_REFUSED;
+    }
+    g->listed = kind == CC_TARGET_LISTED;
+    if (g->listed && cc_targets_resolve(u, &g->addrs) != 0) {
+        return CC_HTTP_GUARD_UNRESOLVED;
+    }
+    return CC_HTTP_GUARD_OK;
+}
+
+/* Only the URL's own scheme, no proxy (it would connect for us, past
+ * open_socket), and every socket through open_socket. */
+static void guard_options(CURL *h, cc_http_guard_t *g, int tls)
+{
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, g);
+}
+
 int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
                  const char *const *headers, const char *body, size_t len,
-                 double timeout, size_t max_body, cc_http_resp_t *resp)
+                 double timeout, size_t max_body, cc_http_resp_t *resp,
+                 cc_http_guard_t *guard, int tls)
 {
     CURL *h = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -92,7 +160,13 @@ int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
     hl = curl_slist_append(hl, "Expect:");
     base_options(h, cfg, ms, 5000L, errbuf, on_body, &sink);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (guard != NULL) {
+        guard_options(h, guard, tls);
+    }
+    else {
+        /* Operator URLs: https:// is checked at start (config.c). */
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+    }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -125,12 +199,9 @@ void cc_http_resp_free(cc_http_resp_t *resp)
 /* ---- GET of a tenant URL (enroll documents) ----------------------------
  *
  * Redirects are followed here, not by libcurl, so each hop's URL passes
- * cc_targets_classify before it is requested. Every socket is opened by
- * open_socket(), which sees the address libcurl is about to connect to
- * (after any resolution and whatever the URL's spelling of it) and refuses
- * it unless it is globally reachable (cc_addr_refusal) or, for a listed
- * target, one of the addresses its host names. Each hop has its own easy
- * handle, so no connection is ever reused past that check.
+ * cc_targets_classify before it is requested, and each connects under
+ * the guard above. Each hop has its own easy handle, so no connection is
+ * ever reused past that check.
  */
 
 /* A non-200 answer's body is read and dropped up to this, then cut off. */
@@ -139,43 +210,13 @@ void cc_http_resp_free(cc_http_resp_t *resp)
 
 typedef struct {
     CURL *h;
-    int listed;
-    cc_target_addrs_t addrs; /* listed: where its host may connect */
-    const char *refused;     /* why open_socket refused, if it did */
-    int opened;              /* sockets it did open */
+    cc_http_guard_t g;
     long status;             /* known from the first body byte */
     size_t got, max, discarded;
     int too_large, cut, sink_err;
     cc_http_sink_t sink;
     void *ud;
 } hop_t;
-
-static curl_socket_t open_socket(void *ud, curlsocktype purpose,
-                                 struct curl_sockaddr *a)
-{
-    hop_t *hp = ud;
-    const char *why;
-    int fd;
-
-    if (purpose != CURLSOCKTYPE_IPCXN) {
-        why = "not an IP connection";
-    }
-    else if (hp->listed) {
-        why = cc_targets_addr_in(&hp->addrs, &a->addr, a->addrlen)
-                  ? NULL
-                  : "not an address the listed host names";
-    }
-    else {
-        why = cc_addr_refusal(&a->addr, a->addrlen);
-    }
-    if (why != NULL) {
-        hp->refused = why;
-        return CURL_SOCKET_BAD;
-    }
-    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    hp->opened += fd >= 0;
-    return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
 
 /* Body bytes: a 200's go to the sink up to max (the limit is enforced as
  * bytes arrive, whatever Content-Length said); others are dropped. */
@@ -214,7 +255,7 @@ static double mono_now(void)
 
 /* "scheme://host" of a classified URL: all a log may say of it (the path
  * and query may carry presigned credentials). */
-static void origin(char *buf, size_t len, const cc_url_t *u, int tls)
+void cc_http_origin(char *buf, size_t len, const cc_url_t *u, int tls)
 {
     snprintf(buf, len, "%s://%s%s%s", tls ? "https" : "http",
              u->ipv6 ? "[" : "", u->host, u->ipv6 ? "]" : "");
@@ -278,9 +319,9 @@ static int judge_transport(CURLcode rc, const hop_t *hp, const char *errbuf,
     /* Refused only when nothing was connected to: a host with a public
      * address that failed and a private one that was refused gets the
      * network failure's judgement. */
-    if (hp->refused != NULL && hp->opened == 0) {
+    if (hp->g.refused != NULL && hp->g.opened == 0) {
         fail(f, "its address is not allowed", "refused address (%s)",
-             hp->refused);
+             hp->g.refused);
         return CC_HTTP_FETCH_FAILED;
     }
     if (is_tls_failure(rc)) {
@@ -347,17 +388,13 @@ static CURLcode perform_hop(const cc_kycd_cfg_t *cfg, const char *url,
                  (long)(cfg->fetch_connect_timeout * 1000), errbuf,
                  on_fetch_data, hp);
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, tls ? "https" : "http");
+    guard_options(h, &hp->g, tls);
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
-    curl_easy_setopt(h, CURLOPT_PROXY, "");
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     /* The stored bytes are the server's bytes: no decompression. */
     curl_easy_setopt(h, CURLOPT_HTTP_CONTENT_DECODING, 0L);
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)hp->max);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hp);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &hp->status);
     if (curl_easy_getinfo(h, CURLINFO_REDIRECT_URL, &loc) == CURLE_OK && loc
@@ -375,25 +412,25 @@ static int one_hop(const cc_kycd_cfg_t *cfg, cc_http_fetch_t *f,
     char errbuf[CURL_ERROR_SIZE];
     cc_url_t u;
     hop_t hp;
-    int tls, kind = cc_targets_classify(cfg->targets, url, &u, &tls);
+    int tls, kind;
     double left = deadline - mono_now();
     CURLcode rc;
 
     f->why[0] = '\0';
-    if (kind == CC_TARGET_REFUSED) {
+    memset(&hp, 0, sizeof(hp));
+    kind = cc_http_guard_init(cfg, url, &hp.g, &u, &tls);
+    if (kind == CC_HTTP_GUARD_REFUSED) {
         fail(f, hop ? "a redirect leads to a URL that is not https"
                     : "the URL is not https",
              hop ? "a redirect to a URL that is not https"
                  : "not an https URL");
         return CC_HTTP_FETCH_FAILED;
     }
-    origin(f->why, sizeof(f->why), &u, tls);
-    memset(&hp, 0, sizeof(hp));
-    hp.listed = kind == CC_TARGET_LISTED;
+    cc_http_origin(f->why, sizeof(f->why), &u, tls);
     hp.max = f->max_bytes;
     hp.sink = f->sink;
     hp.ud = f->ud;
-    if (hp.listed && cc_targets_resolve(&u, &hp.addrs) != 0) {
+    if (kind == CC_HTTP_GUARD_UNRESOLVED) {
         fail(f, "its host does not resolve", "listed host does not resolve");
         return CC_HTTP_FETCH_RETRY;
     }

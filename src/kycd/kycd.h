@@ -337,14 +337,41 @@ typedef struct {
     char error[128];   /* transport error, when status == 0 */
 } cc_http_resp_t;
 
+/* The tenant URL rules for one request (decisions.md 3, targets.h):
+ * filled by cc_http_guard_init, then consulted by libcurl's open-socket
+ * callback for every connection; refused/opened tell afterwards whether
+ * the address rule was what ended it. */
+typedef struct {
+    int listed;              /* an allow_targets entry */
+    cc_target_addrs_t addrs; /* listed: where its host may connect */
+    const char *refused;     /* why a socket was refused, if one was */
+    int opened;              /* sockets that were opened */
+} cc_http_guard_t;
+
+#define CC_HTTP_GUARD_OK 0
+#define CC_HTTP_GUARD_REFUSED 1    /* neither https nor listed */
+#define CC_HTTP_GUARD_UNRESOLVED 2 /* listed, but its host names nothing */
+
+/* Classifies a tenant url under the rules: fills *u (host, port), *tls
+ * and *g, and returns a CC_HTTP_GUARD_ value. */
+int cc_http_guard_init(const cc_kycd_cfg_t *cfg, const char *url,
+                       cc_http_guard_t *g, cc_url_t *u, int *tls);
+
+/* "scheme://host" of a classified URL: all a log may say of it (the path
+ * and query may carry credentials). */
+void cc_http_origin(char *buf, size_t len, const cc_url_t *u, int tls);
+
 /* POSTs body with the given extra header lines (NULL-terminated array),
  * TLS verified, connect and total timeouts, no redirects, response body
- * capped at max_body bytes. Returns 0 when an HTTP status was received
- * (then cc_http_resp_free() the response), or -1 with resp->error set and
- * nothing to free. */
+ * capped at max_body bytes. guard NULL: an operator URL, https only.
+ * Otherwise a tenant URL under cc_http_guard_init's *guard (tls from it
+ * too): its scheme only, no proxy, every address checked. Returns 0 when
+ * an HTTP status was received (then cc_http_resp_free() the response), or
+ * -1 with resp->error set and nothing to free. */
 int cc_http_post(const cc_kycd_cfg_t *cfg, const char *url,
                  const char *const *headers, const char *body, size_t len,
-                 double timeout, size_t max_body, cc_http_resp_t *resp);
+                 double timeout, size_t max_body, cc_http_resp_t *resp,
+                 cc_http_guard_t *guard, int tls);
 void cc_http_resp_free(cc_http_resp_t *resp);
 
 /* Receives a fetched body as it arrives: 0, or an errno value to stop. */

@@ -161,7 +161,7 @@ int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
     hdrs[2] = apr_pstrcat(p, "Idempotency-Key: ", job->customer_id, NULL);
     hdrs[3] = NULL;
     if (cc_http_post(cfg, cfg->verify_url, hdrs, body, strlen(body),
-                     cfg->verify_timeout, 65536, &resp)
+                     cfg->verify_timeout, 65536, &resp, NULL, 1)
         != 0) {
         json_object_put(req);
         *why = apr_psprintf(p, "verifier unreachable: %s", resp.error);

@@ -17,7 +17,10 @@
  *    by a sibling thread) cannot record over the new holder's. It is
  *    POSTed with X-Cartevo-Event-Id and
  *    X-Cartevo-Signature: t=<now>,v1=HMAC-SHA256(secret, "<t>." + body),
- *    and the result recorded: 2xx delivered; otherwise retried with
+ *    and the result recorded: 2xx delivered; a URL the tenant URL rules
+ *    refuse (decisions.md 3: https and a globally reachable address, or
+ *    an allow_targets entry) failed at once, its reason in last_error;
+ *    otherwise retried with
  *    exponential backoff (webhook_backoff_base doubling, capped at
  *    webhook_backoff_max) until webhook_retry_window has passed since the
  *    first attempt window began, then failed (visible to operators, who
@@ -191,24 +194,23 @@ static int sign(const char *secret, long t, const char *body, size_t len,
     return 0;
 }
 
-/* Claims, sends and records one due delivery. 1 when one was handled,
- * 0 when none was due, -1 on a database error. */
-static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
-{
-    const cc_kycd_cfg_t *cfg = d->cfg;
-    char lease[24], sighdr[200], delay[32], window[32], status[16];
-    char token[sizeof(d->owner) + 16];
-    const char *cv[2] = { token, lease };
-    const char *id, *event_id, *body, *url, *secret, *err = NULL;
-    const char *hdrs[4];
-    cc_http_resp_t resp;
-    PGresult *res, *r;
-    int attempts, ok;
-    double secs;
+/* A claimed delivery: what its attempt needs, in the thread's pool. */
+typedef struct {
+    char token[sizeof(((cc_kycd_t *)0)->owner) + 16];
+    const char *id, *event_id, *body, *url, *secret;
+    int attempts; /* this one included */
+} claim_t;
 
-    snprintf(token, sizeof(token), "%s#%u", d->owner,
+/* Leases one due delivery into *c: 1, 0 when none is due, -1. */
+static int claim(PGconn *conn, cc_kycd_t *d, apr_pool_t *p, claim_t *c)
+{
+    char lease[24];
+    const char *cv[2] = { c->token, lease };
+    PGresult *res;
+
+    snprintf(c->token, sizeof(c->token), "%s#%u", d->owner,
              apr_atomic_inc32(&d->claims) + 1);
-    snprintf(lease, sizeof(lease), "%.3f", cfg->webhook_timeout + 30);
+    snprintf(lease, sizeof(lease), "%.3f", d->cfg->webhook_timeout + 30);
     res = cc_db_exec(conn, "claim delivery",
                      "WITH c AS (SELECT id FROM webhook_deliveries"
                      " WHERE state = 'pending' AND next_attempt_at <= now()"
@@ -231,82 +233,147 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
         PQclear(res);
         return 0;
     }
-    id = apr_pstrdup(p, PQgetvalue(res, 0, 0));
-    event_id = apr_pstrdup(p, PQgetvalue(res, 0, 1));
-    body = apr_pstrdup(p, PQgetvalue(res, 0, 2));
-    attempts = atoi(PQgetvalue(res, 0, 3)) + 1;
-    url = apr_pstrdup(p, PQgetvalue(res, 0, 4));
-    secret = PQgetisnull(res, 0, 5) ? NULL
-                                    : apr_pstrdup(p, PQgetvalue(res, 0, 5));
+    c->id = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+    c->event_id = apr_pstrdup(p, PQgetvalue(res, 0, 1));
+    c->body = apr_pstrdup(p, PQgetvalue(res, 0, 2));
+    c->attempts = atoi(PQgetvalue(res, 0, 3)) + 1;
+    c->url = apr_pstrdup(p, PQgetvalue(res, 0, 4));
+    c->secret = PQgetisnull(res, 0, 5)
+                    ? NULL
+                    : apr_pstrdup(p, PQgetvalue(res, 0, 5));
     PQclear(res);
+    return 1;
+}
 
-    memset(&resp, 0, sizeof(resp));
-    if (secret == NULL || secret[0] == '\0') {
-        err = "no webhook secret configured";
+/* The outcome of one attempt. */
+typedef struct {
+    long status;     /* HTTP status, 0 when none */
+    const char *err; /* NULL when delivered */
+    int permanent;   /* the URL is refused: no retry can succeed */
+} outcome_t;
+
+/* Signs and POSTs c's body to its URL under the tenant URL rules
+ * (decisions.md 3, the same guard the enroll fetch uses). A URL the rules
+ * refuse, or one whose every address was refused at connect time, is a
+ * permanent failure: retrying the same URL cannot succeed. */
+static void attempt(const cc_kycd_cfg_t *cfg, const claim_t *c,
+                    apr_pool_t *p, outcome_t *o)
+{
+    char sighdr[200], where[CC_URL_HOST_MAX + 16];
+    const char *hdrs[4];
+    cc_http_guard_t g;
+    cc_http_resp_t resp;
+    cc_url_t u;
+    int tls, kind;
+
+    memset(o, 0, sizeof(*o));
+    if (c->secret == NULL || c->secret[0] == '\0') {
+        o->err = "no webhook secret configured";
+        return;
     }
-    else if (sign(secret, (long)time(NULL), body, strlen(body), sighdr,
-                  sizeof(sighdr)) != 0) {
-        /* t is this attempt's time: a receiver can reject stale replays. */
-        err = "cannot sign the delivery";
+    kind = cc_http_guard_init(cfg, c->url, &g, &u, &tls);
+    if (kind == CC_HTTP_GUARD_REFUSED) {
+        o->err = "webhook URL refused: not https (and not in allow_targets)";
+        o->permanent = 1;
+        return;
     }
-    else {
-        hdrs[0] = "Content-Type: application/json";
-        hdrs[1] = apr_pstrcat(p, "X-Cartevo-Event-Id: ", event_id, NULL);
-        hdrs[2] = sighdr;
-        hdrs[3] = NULL;
-        if (cc_http_post(cfg, url, hdrs, body, strlen(body),
-                         cfg->webhook_timeout, 4096, &resp)
-            != 0) {
-            err = apr_pstrdup(p, resp.error);
-        }
-        cc_http_resp_free(&resp);
+    cc_http_origin(where, sizeof(where), &u, tls);
+    if (kind == CC_HTTP_GUARD_UNRESOLVED) {
+        o->err = apr_psprintf(p, "%s: listed host does not resolve", where);
+        return;
     }
-    ok = err == NULL && resp.status >= 200 && resp.status < 300;
-    if (err == NULL && !ok) {
-        err = apr_psprintf(p, "HTTP %ld", resp.status);
+    /* t is this attempt's time: a receiver can reject stale replays. */
+    if (sign(c->secret, (long)time(NULL), c->body, strlen(c->body), sighdr,
+             sizeof(sighdr)) != 0) {
+        o->err = "cannot sign the delivery";
+        return;
     }
-    secs = cfg->webhook_backoff_base * pow(2.0, attempts - 1);
-    if (secs > cfg->webhook_backoff_max) {
-        secs = cfg->webhook_backoff_max;
+    hdrs[0] = "Content-Type: application/json";
+    hdrs[1] = apr_pstrcat(p, "X-Cartevo-Event-Id: ", c->event_id, NULL);
+    hdrs[2] = sighdr;
+    hdrs[3] = NULL;
+    if (cc_http_post(cfg, c->url, hdrs, c->body, strlen(c->body),
+                     cfg->webhook_timeout, 4096, &resp, &g, tls) != 0) {
+        /* Refused only when nothing was connected to (as the fetch). */
+        o->permanent = g.refused != NULL && g.opened == 0;
+        o->err = o->permanent
+                     ? apr_psprintf(p, "webhook URL refused: %s: address "
+                                    "not allowed (%s)",
+                                    where, g.refused)
+                     : apr_pstrdup(p, resp.error);
+        return;
     }
-    snprintf(delay, sizeof(delay), "%.3f", secs);
+    o->status = resp.status;
+    cc_http_resp_free(&resp);
+    if (resp.status < 200 || resp.status >= 300) {
+        o->err = apr_psprintf(p, "HTTP %ld", resp.status);
+    }
+}
+
+/* Records c's attempt (only while c's lease is still ours) and logs it:
+ * delivered; failed when refused or past the retry window; else pending
+ * again after the backoff. 0, or -1 on a database error. */
+static int record(PGconn *conn, const cc_kycd_cfg_t *cfg, const claim_t *c,
+                  const outcome_t *o)
+{
+    char delay[32], window[32], status[16];
+    double secs = cfg->webhook_backoff_base * pow(2.0, c->attempts - 1);
+    int ok = o->err == NULL;
+    const char *v[8] = { c->id, c->token, ok ? "t" : "f",
+                         o->status ? status : NULL, o->err, delay, window,
+                         o->permanent ? "t" : "f" };
+    PGresult *r;
+
+    snprintf(delay, sizeof(delay), "%.3f",
+             secs > cfg->webhook_backoff_max ? cfg->webhook_backoff_max
+                                             : secs);
     snprintf(window, sizeof(window), "%.3f", cfg->webhook_retry_window);
-    snprintf(status, sizeof(status), "%ld", resp.status);
-    {
-        const char *v[7] = { id, token, ok ? "t" : "f",
-                             resp.status ? status : NULL, ok ? NULL : err,
-                             delay, window };
-
-        r = cc_db_exec(conn, "record delivery attempt",
-                       "UPDATE webhook_deliveries SET"
-                       " attempts = attempts + 1,"
-                       " last_attempt_at = clock_timestamp(),"
-                       " last_status = $4::int, last_error = $5,"
-                       " state = CASE WHEN $3::boolean THEN 'delivered'"
-                       "   WHEN clock_timestamp() - window_start"
-                       "     >= make_interval(secs => $7::double precision)"
-                       "   THEN 'failed' ELSE 'pending' END,"
-                       " delivered_at = CASE WHEN $3::boolean"
-                       "   THEN clock_timestamp() END,"
-                       " next_attempt_at = clock_timestamp()"
-                       "   + make_interval(secs => $6::double precision),"
-                       " lease_owner = NULL, lease_until = NULL,"
-                       " updated_at = clock_timestamp()"
-                       " WHERE id = $1::bigint AND lease_owner = $2"
-                       " RETURNING state",
-                       7, v);
-    }
+    snprintf(status, sizeof(status), "%ld", o->status);
+    r = cc_db_exec(conn, "record delivery attempt",
+                   "UPDATE webhook_deliveries SET"
+                   " attempts = attempts + 1,"
+                   " last_attempt_at = clock_timestamp(),"
+                   " last_status = $4::int, last_error = $5,"
+                   " state = CASE WHEN $3::boolean THEN 'delivered'"
+                   "   WHEN $8::boolean THEN 'failed'"
+                   "   WHEN clock_timestamp() - window_start"
+                   "     >= make_interval(secs => $7::double precision)"
+                   "   THEN 'failed' ELSE 'pending' END,"
+                   " delivered_at = CASE WHEN $3::boolean"
+                   "   THEN clock_timestamp() END,"
+                   " next_attempt_at = clock_timestamp()"
+                   "   + make_interval(secs => $6::double precision),"
+                   " lease_owner = NULL, lease_until = NULL,"
+                   " updated_at = clock_timestamp()"
+                   " WHERE id = $1::bigint AND lease_owner = $2"
+                   " RETURNING state",
+                   8, v);
     if (r == NULL) {
         return -1;
     }
     if (PQntuples(r) == 1) {
         cc_kycd_log(ok ? CC_LOG_INFO : CC_LOG_WARN,
-                    "delivery %s (event %s) attempt %d: %s -> %s", id,
-                    event_id, attempts, ok ? "ok" : err,
+                    "delivery %s (event %s) attempt %d: %s -> %s", c->id,
+                    c->event_id, c->attempts, ok ? "ok" : o->err,
                     PQgetvalue(r, 0, 0));
     }
     PQclear(r);
-    return 1;
+    return 0;
+}
+
+/* Claims, sends and records one due delivery. 1 when one was handled,
+ * 0 when none was due, -1 on a database error. */
+static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
+{
+    claim_t c;
+    outcome_t o;
+    int rc = claim(conn, d, p, &c);
+
+    if (rc != 1) {
+        return rc;
+    }
+    attempt(d->cfg, &c, p, &o);
+    return record(conn, d->cfg, &c, &o) == 0 ? 1 : -1;
 }
 
 /* The dispatcher: outbox -> deliveries, then an announcement that wakes

@@ -24,9 +24,9 @@ my $verifier = stub_server(sub {
     Time::HiRes::sleep(2) unless $seen{$cid}++;
     return HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'],
         '{"decision":"APPROVED"}');
-});
+}, tls => 1);
 my %cfg = (socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => 'http',
-    verify_url => $verifier->{url}, lease_seconds => 5, sweep_interval => 0.2);
+    verify_url => $verifier->{url}, ca_file => $verifier->{ca}, lease_seconds => 5, sweep_interval => 0.2);
 
 my $c = company();
 my $t = token($c);

@@ -65,10 +65,10 @@ ok(!-e $d->{socket}, 'socket removed on exit');
 my $verifier = stub_server(sub {
     Time::HiRes::sleep(1.5);
     HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'], '{"decision":"APPROVED"}');
-});
+}, tls => 1);
 stop_main();
 my $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => 'http',
-    verify_url => $verifier->{url});
+    verify_url => $verifier->{url}, ca_file => $verifier->{ca});
 my $t = token(company());
 my $id = json_of(create_customer(token => $t))->{data}{id};
 ok(wait_until(sub { stub_requests_for($verifier, $id) >= 1 }, 10), 'the job is in flight');

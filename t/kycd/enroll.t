@@ -50,10 +50,10 @@ my $issuer = stub_server(sub {
         '{"id":"iss_existing","error":"already enrolled"}') if $b->{email} =~ /^again/;
     return HTTP::Response->new(201, 'Created', ['Content-Type' => 'application/json'],
         '{"id":"iss_' . substr($b->{id}, 0, 8) . '"}');
-});
+}, tls => 1);
 stop_main();
 my $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, enroll_provider => 'http',
-    issuer_url => $issuer->{url}, issuer_api_key_file => $keyfile,
+    issuer_url => $issuer->{url}, ca_file => $issuer->{ca}, issuer_api_key_file => $keyfile,
     retry_base => 0.2, sweep_interval => 0.2);
 
 $res = create_customer(token => $t, query => 'enroll=true');

@@ -62,7 +62,7 @@ my $hook = stub_server(sub { HTTP::Response->new(204) });
 qx{"$ENV{CARTEVO_CTL}" --db "$ENV{CARTEVO_DB}" webhook set $c->{company_id} $hook->{url}};
 stop_main();
 my $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, sweep_interval => 0.2,
-    ca_file => $pki->{ca}, allow_targets => "127.0.0.1:$srv->{port}, 127.0.0.1:$rogue->{port}",
+    ca_file => $pki->{ca}, allow_targets => "127.0.0.1:$srv->{port}, 127.0.0.1:$rogue->{port}," . stub_targets(),
     retry_base => 0.2, retry_max => 0.4, max_attempts => 3, fetch_timeout => 10);
 
 # enroll(front => URL, back => URL, type => T) -> the settled customer

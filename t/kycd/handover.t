@@ -19,10 +19,10 @@ my $verifier = stub_server(sub {
     my $b = eval { JSON::PP::decode_json($req->content) } || {};
     Time::HiRes::sleep(3) if ($b->{last_name} // '') eq 'Handover';
     HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'], '{"decision":"APPROVED"}');
-});
+}, tls => 1);
 my $t = token(company());
 my $sock = $ENV{CARTEVO_DAEMON_SOCKET};
-my %cfg = (socket => $sock, verify_provider => 'http', verify_url => $verifier->{url});
+my %cfg = (socket => $sock, verify_provider => 'http', verify_url => $verifier->{url}, ca_file => $verifier->{ca});
 my $parent = $$;
 my ($old, $new);
 END {

@@ -30,7 +30,7 @@ my $verifier = stub_server(sub {
     }
     Time::HiRes::sleep(0.5);
     return $ok;
-});
+}, tls => 1);
 my $t = token(company());
 my $parent = $$;
 my $k;
@@ -45,7 +45,7 @@ END {
 }
 stop_main();
 $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => 'http',
-    verify_url => $verifier->{url}, lease_seconds => 3, max_attempts => 2,
+    verify_url => $verifier->{url}, ca_file => $verifier->{ca}, lease_seconds => 3, max_attempts => 2,
     retry_base => 60, sweep_interval => 0.2, workers => 2);
 my $res = create_customer(token => $t, fields => { valid_fields(last_name => 'Fencing') });
 my $id = json_of($res)->{data}{id};

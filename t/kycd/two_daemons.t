@@ -16,7 +16,7 @@ my $verifier = stub_server(sub {
     Time::HiRes::sleep(0.1);
     return HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'],
         '{"decision":"APPROVED"}');
-});
+}, tls => 1);
 my $c = company();
 my $t = token($c);
 stop_main();
@@ -27,7 +27,7 @@ for (1 .. $N) {
 }
 is(scalar @ids, $N, "$N customers created while no daemon runs");
 my $in = join(',', map { "'$_'" } @ids);
-my %cfg = (verify_provider => 'http', verify_url => $verifier->{url},
+my %cfg = (verify_provider => 'http', verify_url => $verifier->{url}, ca_file => $verifier->{ca},
     sweep_interval => 0.2, workers => 4);
 my $a = start_daemon(%cfg);
 my $b = start_daemon(%cfg);

@@ -21,12 +21,12 @@ my $verifier = stub_server(sub {
         ? '{"decision":"REJECTED","message":"Face does not match the document"}'
         : '{"decision":"APPROVED"}';
     return HTTP::Response->new(200, 'OK', ['Content-Type' => 'application/json'], $d);
-});
+}, tls => 1);
 my $keyfile = fixture("verifier-key-456\n", '.key');
 chmod 0644, $keyfile;
 stop_main();
 my $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, verify_provider => 'http',
-    verify_url => $verifier->{url}, verify_api_key_file => $keyfile,
+    verify_url => $verifier->{url}, ca_file => $verifier->{ca}, verify_api_key_file => $keyfile,
     retry_base => 0.2, sweep_interval => 0.2);
 my $t = token(company());
 

@@ -16,8 +16,8 @@ plan tests => 16;
 my $ctl = qq{"$ENV{CARTEVO_CTL}" --db "$ENV{CARTEVO_DB}"};
 my $c = company();
 my $t = token($c);
-my $port = free_port();
-my $out = qx{$ctl webhook set $c->{company_id} http://127.0.0.1:$port/hook};
+my $port = stub_port();
+my $out = qx{$ctl webhook set $c->{company_id} http://127.0.0.1:$port/hook/retry-$$};
 my ($secret) = $out =~ /^webhook_secret=(\S+)$/m;
 
 # 1. Receiver down, then up (the dev daemon: backoff base 0.2 s, max 1 s).
@@ -28,7 +28,7 @@ ok(wait_until(sub { (sql_rows("SELECT count(*) FROM webhook_deliveries WHERE com
    'both events retried while the receiver is down');
 my ($err) = sql_rows("SELECT last_error FROM webhook_deliveries WHERE company_id = '$cid' LIMIT 1");
 like($err->[0], qr/connect/i, 'last_error says why');
-my $hook = stub_server(sub { HTTP::Response->new(200) }, port => $port);
+my $hook = stub_server(sub { HTTP::Response->new(200) }, port => $port, path => "/hook/retry-$$");
 ok(wait_until(sub { (sql_rows("SELECT count(*) FROM webhook_deliveries WHERE company_id = '$cid' AND state = 'delivered'"))[0][0] == 2 }, 20),
    'delivered once the receiver is up');
 my @got = stub_requests($hook);

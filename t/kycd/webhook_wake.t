@@ -22,7 +22,7 @@ my $issuer = stub_server(sub {
     my $b = JSON::PP::decode_json($req->content);
     return HTTP::Response->new(201, 'Created', ['Content-Type' => 'application/json'],
         '{"id":"iss_' . substr($b->{id}, 0, 8) . '"}');
-});
+}, tls => 1);
 my $c = company();
 my $t = token($c);
 qx{"$ENV{CARTEVO_CTL}" --db "$ENV{CARTEVO_DB}" webhook set $c->{company_id} $hook->{url}};
@@ -37,7 +37,7 @@ END {
 }
 stop_main();
 $k = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, enroll_provider => 'http',
-    issuer_url => $issuer->{url}, webhook_poll_interval => 30);
+    issuer_url => $issuer->{url}, ca_file => $issuer->{ca}, webhook_poll_interval => 30);
 # Let the start-up rounds of the dispatcher pass: it now naps for 30 s.
 Time::HiRes::sleep(1);
 my $res = create_customer(token => $t, query => 'enroll=true');

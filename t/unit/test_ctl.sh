@@ -250,6 +250,23 @@ kyb_status=PENDING"
 check "credential belongs to the company" test "$(sql \
     "SELECT company_id FROM api_clients WHERE client_id = '$cl1'")" = "$co1"
 
+# ---- webhook set: https://, or http:// only to a loopback host ----------
+# (decisions.md 3; the daemon still needs allow_targets for the http one)
+whurl() { sql "SELECT coalesce(webhook_url, '') FROM companies WHERE id = '$co1'"; }
+for u in http://example.com/hook http://10.0.0.1/hook http://127.0.0.1.example.com/h \
+         http://localhost.example.com/h "http://user:pw@127.0.0.1:9/h" ftp://127.0.0.1/h \
+         https://exa\ mple.com/h; do
+    expect 2 "webhook set refuses $u" "$CTL" webhook set "$co1" "$u"
+done
+check "a refused URL is not stored" test -z "$(whurl)"
+check "the refusal says https" eval 'printf "%s" "$err" | grep -q "https://"'
+for u in http://127.0.0.1:9711/hook http://localhost:9711/hook "http://[::1]:9711/hook" \
+         https://example.com/hook https://10.0.0.1:8443/hook; do
+    expect 0 "webhook set accepts $u" "$CTL" webhook set "$co1" "$u"
+    check "webhook set stores $u" test "$(whurl)" = "$u"
+done
+sql "UPDATE companies SET webhook_url = NULL, webhook_secret = NULL WHERE id = '$co1'"
+
 name2="Bäckerei Ünal & Söhne -- \"quoted\" 'x'; DROP TABLE companies"
 expect 0 "company create --kyb=APPROVED, odd name" \
     "$CTL" company create --kyb=APPROVED -- "$name2"

@@ -2,7 +2,9 @@ package Cartevo::Kycd;
 # Helpers for the cartevo-kycd tests (t/kycd): extra daemon instances with
 # their own config and socket, the main daemon that ./dev test started
 # (stopped and restarted by tests that need the database to themselves),
-# stub HTTP servers on loopback that record what they receive, an
+# stub HTTP servers on loopback that record what they receive (plain http
+# on the ports ./dev test lists in allow_targets, for webhooks; https with
+# a CA made at test time, for verify_url and issuer_url), an
 # independent check of webhook signatures (Digest::SHA, not OpenSSL), and
 # for the fetch phase: a CA and certificates made at test time, an HTTPS
 # document server, listeners that must see no connection, and customers
@@ -25,6 +27,7 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(start_daemon stop_daemon kill9 stop_main start_main
   stub_server stub_stop stub_requests stub_requests_for wait_until
+  stub_port stub_targets
   verify_signature
   free_port sql_rows
   tls_pki https_server probe_listen probe_connected url_customer poke
@@ -144,25 +147,87 @@ sub free_port {
     return $p;
 }
 
-# stub_server(sub { my ($req, $n) = @_; return HTTP::Response }, port => P)
+# Webhook receivers are tenant URLs (decisions.md 3): the daemon connects
+# to a loopback http one only when allow_targets lists it. ./dev test
+# lists a small range of ports derived from its CARTEVO_TEST_PORT (so
+# parallel suites never share one) in the shared daemon's allow_targets
+# and passes the range here; daemons started by tests inherit it.
+my ($pool_lo, $pool_hi) = ($ENV{CARTEVO_STUB_PORTS} // '') =~ /\A(\d+)-(\d+)\z/
+    or die "CARTEVO_STUB_PORTS not set (run ./dev test)";
+
+# The allow_targets entries of the range, for a test that sets its own.
+sub stub_targets {
+    return join ',', map { "127.0.0.1:$_" } $pool_lo .. $pool_hi;
+}
+
+# A listed port that nothing listens on now (for a receiver started later).
+sub stub_port {
+    for my $p ($pool_lo .. $pool_hi) {
+        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                      Listen => 1, ReuseAddr => 1) or next;
+        close $s;
+        return $p;
+    }
+    die "no free stub port in $pool_lo-$pool_hi";
+}
+
+sub _stub_listen {
+    my (%o) = @_;
+    my @ports = defined $o{port} ? ($o{port}) : $o{tls} ? (0) : ($pool_lo .. $pool_hi);
+    for my $p (@ports) {
+        my $d = HTTP::Daemon->new(LocalAddr => '127.0.0.1', LocalPort => $p,
+                                  ReuseAddr => 1, Listen => 20);
+        return $d if $d;
+    }
+    die "stub: no port to listen on: $!";
+}
+
+# HTTP::Daemon's connection with TLS under it: IO::Socket::SSL's tied
+# handle does the reads and writes that HTTP::Daemon's request parsing and
+# send_response make.
+{
+    package Cartevo::Kycd::TLSConn;
+    our @ISA = ('IO::Socket::SSL', 'HTTP::Daemon::ClientConn');
+}
+
+my $stub_pki;
+
+# stub_server(sub { my ($req, $n) = @_; return HTTP::Response },
+#             port => P, path => '/p', tls => 1)
 # Forks a loopback HTTP server; every request is recorded (method, path,
 # headers, body) as one JSON line in a file before the handler answers.
+# Only requests for its own path (unique unless given) are its. Without
+# port, plain http takes a free port of the listed range. tls => 1:
+# https on any port, its certificate from a CA made for this test file
+# (the returned ca, for the daemon's ca_file).
 sub stub_server {
     my ($handler, %o) = @_;
     $n++;
     my $log = "$state/kycd/stub$$-$n.jsonl";
     unlink $log;
-    my $d = HTTP::Daemon->new(LocalAddr => '127.0.0.1', LocalPort => $o{port} // 0,
-                              ReuseAddr => 1, Listen => 20)
-        or die "stub: $!";
+    $stub_pki //= tls_pki() if $o{tls};
+    my $d = _stub_listen(%o);
     my $port = $d->sockport;
+    my $path = $o{path} // "/hook/$$-$n";
     my $pid = fork // die;
     if ($pid == 0) {
         # A client that gave up (or was killed) must not kill the stub.
         $SIG{PIPE} = 'IGNORE';
         my $count = 0;
         while (my $c = $d->accept) {
+            if ($o{tls}) {
+                Cartevo::Kycd::TLSConn->start_SSL($c, SSL_server => 1,
+                    SSL_cert_file => $stub_pki->{cert}, SSL_key_file => $stub_pki->{key},
+                    Timeout => 10) or do { close $c; next };
+            }
             while (my $r = $c->get_request) {
+                # A listed port serves one test file after another: a
+                # delivery still due to an earlier stub's URL is taken
+                # (so it stops), not counted as this stub's.
+                if ($r->uri->path ne $path) {
+                    $c->send_response(HTTP::Response->new(200));
+                    last;
+                }
                 $count++;
                 my %h = map { lc($_) => scalar $r->header($_) } $r->header_field_names;
                 open my $fh, '>>', $log or die;
@@ -179,7 +244,8 @@ sub stub_server {
     }
     close $d;
     return { pid => $pid, port => $port, log => $log,
-             url => "http://127.0.0.1:$port/hook" };
+             ca => $o{tls} ? $stub_pki->{ca} : undef,
+             url => ($o{tls} ? 'https' : 'http') . "://127.0.0.1:$port$path" };
 }
 
 sub stub_stop {

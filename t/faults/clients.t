@@ -8,7 +8,7 @@ use strict;
 use warnings;
 use Test::More;
 use lib 't/lib';
-use Cartevo::Test qw(:DEFAULT doc_bytes wait_until read_response);
+use Cartevo::Test qw(:DEFAULT doc_bytes wait_until read_until_eof);
 use Cartevo::Stack ();
 use Cartevo::Load ();
 use Cartevo::Reconcile ();
@@ -41,6 +41,17 @@ sub raw_create {
     return ("POST /api/v1/customers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         . "Authorization: Bearer $token\r\nContent-Type: " . $req->header('Content-Type')
         . "\r\nContent-Length: " . length($req->content) . "\r\n\r\n" . $req->content, $f{email});
+}
+
+# The answer on a Connection: close socket (not recorded for
+# t/zz_openapi.t: this stack's httpd is not the suite's, whose access log
+# names each answer's request).
+sub answer_of {
+    my ($s) = @_;
+    my ($buf) = read_until_eof($s, 60);
+    my ($status) = $buf =~ m{\AHTTP/1\.\d (\d{3})};
+    my ($body) = $buf =~ /\r\n\r\n(.*)\z/s;
+    return ($status // 0, $body // '');
 }
 
 sub connect_api {
@@ -79,7 +90,7 @@ my $stall = in_child(sub {
     my $s = connect_api();
     # Early in the body: MinRate adds a second per 500 bytes received.
     print $s substr($bytes, 0, index($bytes, "\r\n\r\n") + 4 + 300);
-    my ($status, $h, $body) = read_response($s, 60);
+    my ($status, $body) = answer_of($s);
     my $ok = $status == 408 && $body =~ /"statusCode":\s*408/;
     print STDERR "# stalled client: $status $body\n" unless $ok;
     return $ok ? 0 : 1;
@@ -93,7 +104,7 @@ my $slow = in_child(sub {
         print $s substr($slow_bytes, $o, 8192);
         Time::HiRes::sleep(0.25);
     }
-    my ($status) = read_response($s, 60);
+    my ($status) = answer_of($s);
     return $status == 201 ? 0 : 1;
 });
 

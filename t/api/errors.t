@@ -378,7 +378,9 @@ not_found('/customers/not-a-uuid/documents/front', 'Customer not found',
 
 # ---- precedence: 401 > 403 > 415 CT > 400 framing > 413 > 415 > 400 > 422 > 409
 {
-    (my $bad = $pt) =~ s/(.)$/$1 eq 'A' ? 'B' : 'A'/e;
+    # The signature's second-to-last character: the last one's low bits
+    # are padding, which a flip may leave the decoded signature unchanged.
+    (my $bad = $pt) =~ s/(.)(.)$/($1 eq 'A' ? 'B' : 'A') . $2/e;
     reject('401 before 403 (badly signed token of a PENDING company)',
         { company => $pending, token => $bad }, 401, 'Unauthorized');
     reject('403 before 415 Content-Type', { company => $pending, token => $pt,

@@ -81,7 +81,17 @@ int cc_verify_local_child(int argc, const char *const *argv)
                                      : CC_DOC_UNKNOWN;
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     rl.rlim_cur = rl.rlim_max = (rlim_t)strtoul(argv[3], NULL, 10) << 20;
+    /* ASan reserves terabytes of address space up front: under it the
+     * heap is what is limited (./dev test --sanitize). */
+#ifdef __SANITIZE_ADDRESS__
+    setrlimit(RLIMIT_DATA, &rl);
+#else
     setrlimit(RLIMIT_AS, &rl);
+#endif
+    /* No process of its own: a decoder exploit cannot fork helpers that
+     * outlive it. */
+    rl.rlim_cur = rl.rlim_max = 0;
+    setrlimit(RLIMIT_NPROC, &rl);
     rl.rlim_cur = (rlim_t)strtoul(argv[4], NULL, 10);
     rl.rlim_max = rl.rlim_cur + 1;
     setrlimit(RLIMIT_CPU, &rl);
@@ -158,6 +168,33 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The decoder's environment: empty, except the sanitizer runtime's
+ * options, which it reads at start (./dev test --sanitize). Taken once
+ * from the daemon's environment, which never changes after start. */
+static char *decoder_envv[3];
+static pthread_once_t decoder_env_once = PTHREAD_ONCE_INIT;
+
+static void decoder_env_fill(void)
+{
+    static const char *const keep[] = { "ASAN_OPTIONS=", "UBSAN_OPTIONS=" };
+    size_t i, k, n = 0;
+
+    for (i = 0; environ[i] != NULL; i++) {
+        for (k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+            if (strncmp(environ[i], keep[k], strlen(keep[k])) == 0 && n < 2) {
+                decoder_envv[n++] = environ[i];
+            }
+        }
+    }
+    decoder_envv[n] = NULL;
+}
+
+static char **decoder_env(void)
+{
+    pthread_once(&decoder_env_once, decoder_env_fill);
+    return decoder_envv;
+}
+
 /* Runs the child on one stored document; fills *c. */
 static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
                            check_t *c)
@@ -217,10 +254,15 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
     posix_spawnattr_init(&sa);
     posix_spawnattr_setsigmask(&sa, &none);
     posix_spawnattr_setsigdefault(&sa, &dfl);
+    /* Its own process group, so a timeout kills whatever it became. */
+    posix_spawnattr_setpgroup(&sa, 0);
     posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK
-                                      | POSIX_SPAWN_SETSIGDEF);
-    /* /proc/self/exe: exactly this binary, wherever it was started from. */
-    if (posix_spawn(&pid, "/proc/self/exe", &fa, &sa, argv, environ) != 0) {
+                                      | POSIX_SPAWN_SETSIGDEF
+                                      | POSIX_SPAWN_SETPGROUP);
+    /* /proc/self/exe: exactly this binary, wherever it was started from;
+     * no environment but the sanitizer's settings. */
+    if (posix_spawn(&pid, "/proc/self/exe", &fa, &sa, argv,
+                    decoder_env()) != 0) {
         pid = -1;
     }
     posix_spawnattr_destroy(&sa);
@@ -240,7 +282,7 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
         ssize_t n;
 
         if (left <= 0) {
-            kill(pid, SIGKILL);
+            kill(-pid, SIGKILL);
             snprintf(c->why, sizeof(c->why), "decoder timed out");
             break;
         }
@@ -273,7 +315,7 @@ static void check_document(cc_kycd_t *d, const cc_doc_row_t *doc,
             break;
         }
         if (mono_now() >= deadline) {
-            kill(pid, SIGKILL);
+            kill(-pid, SIGKILL);
             snprintf(c->why, sizeof(c->why), "decoder timed out");
             break;
         }

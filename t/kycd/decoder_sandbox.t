@@ -1,0 +1,52 @@
+# The decoding child of the local verifier: no environment (but the
+# sanitizer's options), a process group of its own that the wall-clock
+# timeout kills as a whole, and no processes of its own (RLIMIT_NPROC 0).
+# To watch it mid-decode, the document's file is replaced by a FIFO that
+# this test holds open and never writes: the decoder then waits on stdin
+# until decode_timeout.
+use strict;
+use warnings;
+use Test::More;
+use lib 't/lib';
+use Cartevo::Test;
+use Cartevo::Kycd;
+use POSIX ();
+
+plan skip_all => 'needs root (./dev test)' unless $> == 0;
+
+my $c = company();
+my $t = token($c);
+stop_main();
+my $id = json_of(create_customer(token => $t))->{data}{id};
+my ($doc) = sql_rows("SELECT storage_name FROM customer_documents "
+    . "WHERE customer_id = '$id' AND side = 'front'");
+my $path = "$ENV{CARTEVO_DOCUMENT_DIR}/$doc->[0]";
+unlink $path or die "unlink: $!";
+POSIX::mkfifo($path, 0666) or die "mkfifo: $!";
+chmod 0666, $path;
+
+my $d = start_daemon(socket => $ENV{CARTEVO_DAEMON_SOCKET}, decode_timeout => 3,
+    sweep_interval => 0.2);
+# Blocks until the daemon opens the FIFO to decode it.
+open my $w, '>', $path or die "fifo: $!";
+my $pid = wait_until(sub {
+    my ($p) = grep { /\S/ } split /\n/, `pgrep -P $d->{pid} -f -- --check-document`;
+    $p }, 15);
+ok($pid, 'the decoder runs');
+SKIP: {
+    skip 'no decoder seen', 4 unless $pid;
+    my $env = do { local $/; open my $fh, '<', "/proc/$pid/environ" or die; <$fh> } // '';
+    my @vars = grep { length && !/\A(?:ASAN|UBSAN)_OPTIONS=/ } split /\0/, $env;
+    is_deeply(\@vars, [], 'no environment but the sanitizer options');
+    my @stat = split ' ', (`cat /proc/$pid/stat` =~ /\)\s+(.*)/)[0];
+    is($stat[2], $pid, 'a process group of its own');
+    like(`cat /proc/$pid/limits`, qr/^Max processes\s+0\s+0\s/m, 'RLIMIT_NPROC 0');
+    ok(wait_until(sub { !kill(0, $pid) }, 10), 'killed at the timeout (process group)');
+}
+close $w;
+ok(wait_until(sub { (sql_rows("SELECT state FROM kyc_jobs WHERE customer_id = '$id'"))[0][0] eq 'done' }, 20),
+    'the job reached its outcome');
+stop_daemon($d);
+start_main();
+unlink $path;
+done_testing();

@@ -300,10 +300,26 @@ void cc_verdict_low_resolution(cc_verdict_t *v, apr_pool_t *p,
                                const char *side, unsigned w, unsigned h,
                                unsigned min_w, unsigned min_h);
 
-/* The "--check-document TYPE" child: reads the document on stdin under
- * resource limits, decodes it, prints one result line. Returns the exit
+/* ---- the decoder process (decoder.c) ---------------------------------- */
+
+/* What decoding one stored document said. */
+typedef struct {
+    int ok;        /* decoded fully */
+    int transient; /* our side failed: retry, do not judge */
+    unsigned w, h;
+    double stddev;
+    char why[96]; /* PII-free, when not ok */
+} cc_decoded_t;
+
+/* Decodes one stored document in a sandboxed child within the decode_*
+ * limits of cfg; fills *c. */
+void cc_decoder_run(const cc_kycd_cfg_t *cfg, const cc_doc_row_t *doc,
+                    cc_decoded_t *c);
+
+/* The "--check-document TYPE ..." child: enters the sandbox, reads the
+ * document on stdin, decodes it, prints one result line. Returns the exit
  * status. */
-int cc_verify_local_child(int argc, const char *const *argv);
+int cc_decoder_child(int argc, const char *const *argv);
 
 /* ---- the fetch phase (fetch.c) ---------------------------------------- */
 

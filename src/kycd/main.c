@@ -303,7 +303,7 @@ int main(int argc, char **argv)
     PGconn *conn;
 
     if (argc >= 2 && strcmp(argv[1], "--check-document") == 0) {
-        return cc_verify_local_child(argc, (const char *const *)argv);
+        return cc_decoder_child(argc, (const char *const *)argv);
     }
     umask(027);
     if (apr_initialize() != APR_SUCCESS

@@ -1,6 +1,9 @@
 # The decoding child of the local verifier: no environment (but the
 # sanitizer's options), a process group of its own that the wall-clock
-# timeout kills as a whole, and no processes of its own (RLIMIT_NPROC 0).
+# timeout kills as a whole, no processes of its own (RLIMIT_NPROC 0), its
+# seccomp filter in place before it reads (the probe of make check shows
+# what the filter kills), no descriptor but its three, and stderr to a
+# pipe of the daemon's, not the daemon's own stderr.
 # To watch it mid-decode, the document's file is replaced by a FIFO that
 # this test holds open and never writes: the decoder then waits on stdin
 # until decode_timeout.
@@ -34,13 +37,20 @@ my $pid = wait_until(sub {
     $p }, 15);
 ok($pid, 'the decoder runs');
 SKIP: {
-    skip 'no decoder seen', 4 unless $pid;
+    skip 'no decoder seen', 8 unless $pid;
     my $env = do { local $/; open my $fh, '<', "/proc/$pid/environ" or die; <$fh> } // '';
     my @vars = grep { length && !/\A(?:ASAN|UBSAN)_OPTIONS=/ } split /\0/, $env;
     is_deeply(\@vars, [], 'no environment but the sanitizer options');
     my @stat = split ' ', (`cat /proc/$pid/stat` =~ /\)\s+(.*)/)[0];
     is($stat[2], $pid, 'a process group of its own');
     like(`cat /proc/$pid/limits`, qr/^Max processes\s+0\s+0\s/m, 'RLIMIT_NPROC 0');
+    my $status = `cat /proc/$pid/status`;
+    like($status, qr/^Seccomp:\s+2$/m, 'a seccomp filter before the first read');
+    like($status, qr/^NoNewPrivs:\s+1$/m, 'no new privileges');
+    my @fds = sort map { m{/(\d+)$} } glob("/proc/$pid/fd/*");
+    is("@fds", '0 1 2', 'only stdin, stdout and stderr open');
+    my ($err, $derr) = map { readlink($_) // '' } "/proc/$pid/fd/2", "/proc/$d->{pid}/fd/2";
+    ok($err =~ /^pipe:/ && $err ne $derr, "stderr is a pipe of the daemon's ($err)");
     ok(wait_until(sub { !kill(0, $pid) }, 10), 'killed at the timeout (process group)');
 }
 close $w;

@@ -1,0 +1,30 @@
+#!/bin/sh
+# test_sandbox.sh: every forbidden call of a sandboxed process is fatal
+# (SIGSYS, 128 + 31 from the shell), the control mode works, and the same
+# calls return when the probe runs unconfined (so the kill is the filter's
+# doing, not the call's). Run by make check.
+probe=${PROBE:-./t/tools/sandbox_probe}
+fail=0
+got=$(printf 'hello' | "$probe" none)
+rc=$?
+if [ "$rc" -ne 0 ] || [ "$got" != hello ]; then
+    echo "FAIL none: exit $rc, output '$got'"; fail=1
+else
+    echo "ok none: reads stdin, writes stdout, exits 0"
+fi
+for what in open socket fork unlink kill exec mmapx; do
+    "$probe" "$what" </dev/null >/dev/null 2>&1
+    rc=$?
+    if [ "$rc" -ne 159 ]; then
+        echo "FAIL $what: exit $rc, expected death by SIGSYS (159)"; fail=1
+    else
+        echo "ok $what: killed by SIGSYS"
+    fi
+    "$probe" "nosandbox-$what" </dev/null >/dev/null 2>&1
+    rc=$?
+    if [ "$rc" -lt 10 ] || [ "$rc" -gt 11 ]; then
+        echo "FAIL nosandbox-$what: exit $rc, expected the call to return"
+        fail=1
+    fi
+done
+exit $fail

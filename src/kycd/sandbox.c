@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -35,15 +36,46 @@ static int limit(int what, rlim_t soft, rlim_t hard)
     return setrlimit(what, &rl);
 }
 
+/* Under ASan, VmData is already terabytes at start (its shadow and
+ * allocator regions are private writable mappings, reserved with
+ * MAP_NORESERVE), so neither RLIMIT_AS nor a plain RLIMIT_DATA can bound
+ * the decoder: the limit is what is mapped now plus the budget, plus the
+ * 256 MiB the runtime may hold in quarantine (freed, not yet reused).
+ * Read from /proc before the filter exists; a sanitizer build only. */
+static rlim_t sanitizer_data_base(void)
+{
+    unsigned long long pages[6] = { 0 };
+    FILE *f = fopen("/proc/self/statm", "re");
+    int n = 0;
+
+    if (f != NULL) {
+        n = fscanf(f, "%llu %llu %llu %llu %llu %llu", &pages[0], &pages[1],
+                   &pages[2], &pages[3], &pages[4], &pages[5]);
+        fclose(f);
+    }
+    if (n != 6) {
+        return RLIM_INFINITY;
+    }
+    /* field 6: data + stack */
+    return (rlim_t)pages[5] * (rlim_t)sysconf(_SC_PAGESIZE) + (256UL << 20);
+}
+
 /* Limits first, so they also bound what the filter allows. RLIMIT_FSIZE
  * 0 and RLIMIT_NPROC 0 stay a second line under the filter; RLIMIT_NOFILE
  * 3 means no descriptor beyond stdin, stdout and stderr can ever exist.
- * A sanitizer's shadow memory is reserved address space, not data, so
- * under one the memory bound moves to RLIMIT_DATA, and its report needs
- * a log file (a descriptor of its own). */
+ * A sanitizer's report needs a log file: a descriptor of its own and
+ * file writes. */
 static int set_limits(const cc_sandbox_limits_t *lim)
 {
     rlim_t mem = (rlim_t)lim->memory_mb << 20;
+    rlim_t base = SANITIZER_BUILD ? sanitizer_data_base() : 0;
+
+    if (base == RLIM_INFINITY) {
+        mem = RLIM_INFINITY;
+    }
+    else {
+        mem += base;
+    }
     int mem_kind = SANITIZER_BUILD ? RLIMIT_DATA : RLIMIT_AS;
     rlim_t nofile = SANITIZER_BUILD ? 8 : 3;
     rlim_t fsize = SANITIZER_BUILD ? RLIM_INFINITY : 0;

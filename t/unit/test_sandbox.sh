@@ -12,7 +12,12 @@ if [ "$rc" -ne 0 ] || [ "$got" != hello ]; then
 else
     echo "ok none: reads stdin, writes stdout, exits 0"
 fi
+build=$("$probe" build)
 for what in open socket fork unlink kill exec mmapx; do
+    if [ "$build" = sanitizer ] && [ "$what" = open ]; then
+        echo "skip open: a sanitizer build admits it for the runtime's reports"
+        continue
+    fi
     "$probe" "$what" </dev/null >/dev/null 2>&1
     rc=$?
     if [ "$rc" -ne 159 ]; then

@@ -55,8 +55,9 @@ sub answer_of {
 }
 
 sub connect_api {
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 60)
-        or die "connect: $!";
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 60);
+    die "connect: $!" unless $s;
+    return $s;
 }
 
 # In a child: runs $code and exits with its result (a small integer).

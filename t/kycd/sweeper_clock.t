@@ -27,7 +27,8 @@ utime $t, $t, "$dir/$old";
 
 my $d;
 {
-    local $ENV{LD_PRELOAD} = $lib;
+    # Under ./dev test --sanitize the ASan runtime must come first.
+    local $ENV{LD_PRELOAD} = join ':', grep { $_ } $ENV{CARTEVO_HTTPD_PRELOAD}, $lib;
     local $ENV{FAKETIME} = '+2d';
     # File times as the file system stamps them (libfaketime would shift
     # them too): the node's clock is wrong, the directory's is not.

@@ -162,10 +162,12 @@ static int add_rules(scmp_filter_ctx ctx)
 
 /*
  * ASan and UBSan's runtime, when it reports: it opens its log_path file,
- * reads /proc/self/maps to symbolise, queries its own pid and thread,
- * blocks signals and may install handlers, and writes to the log's fd.
- * Not verified call by call (a sanitizer build is a test build only);
- * the point is that a report is written rather than a SIGSYS.
+ * reads /proc/self/{cmdline,environ,maps}, asks whether stderr is a
+ * terminal (ioctl), probes memory through a pipe (pipe2, fcntl), queries
+ * its pid and thread, handles signals and ends with abort (tgkill).
+ * Found by running the probe's "overflow" under the filter until the
+ * report is written (t/unit/test_sandbox.sh checks it is). A sanitizer
+ * build is a test build: these never reach a production filter.
  */
 static int add_sanitizer_rules(scmp_filter_ctx ctx)
 {
@@ -177,7 +179,8 @@ static int add_sanitizer_rules(scmp_filter_ctx ctx)
         SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction),
         SCMP_SYS(rt_sigprocmask), SCMP_SYS(prctl), SCMP_SYS(getrlimit),
         SCMP_SYS(prlimit64), SCMP_SYS(uname), SCMP_SYS(nanosleep),
-        SCMP_SYS(getrandom),
+        SCMP_SYS(getrandom), SCMP_SYS(ioctl), SCMP_SYS(pipe2),
+        SCMP_SYS(fcntl), SCMP_SYS(tgkill),
     };
 
     return allow_all(ctx, extra, sizeof(extra) / sizeof(extra[0]));

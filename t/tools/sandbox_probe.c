@@ -10,6 +10,9 @@
  *   kill    signal the parent
  *   exec    execve a path that does not exist
  *   mmapx   map an executable page (new code)
+ *   overflow  write one byte past a heap block: in a sanitizer build the
+ *           runtime must still be able to write its report from inside
+ *           the sandbox (what its extra rules are for)
  * Each attempt must kill the process with SIGSYS (t/unit/test_sandbox.sh,
  * run by make check). If
  * the call returns, the probe exits 10 + whether it succeeded, so a test
@@ -20,6 +23,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -75,6 +79,17 @@ static int attempt(const char *what)
         char *const av[] = { (char *)"true", NULL };
 
         execve("/nonexistent-cartevo-probe", av, av + 1);
+        return 0;
+    }
+    if (!strcmp(what, "overflow")) {
+        /* Sizes from the argument, so that neither the compiler nor
+         * UBSan's object-size check sees it: ASan's report is wanted. */
+        size_t n = strlen(what);
+        volatile char *p = malloc(n);
+
+        if (p != NULL) {
+            p[n] = 1;
+        }
         return 0;
     }
     if (!strcmp(what, "mmapx")) {

@@ -32,4 +32,18 @@ for what in open socket fork unlink kill exec mmapx; do
         fail=1
     fi
 done
+# In a sanitizer build, a report from inside the sandbox must reach its
+# log file: a heap overflow after cc_sandbox_enter.
+if [ "$build" = sanitizer ]; then
+    dir=$(mktemp -d)
+    ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:use_sigaltstack=0:log_path=$dir/asan" \
+    UBSAN_OPTIONS="halt_on_error=1:log_path=$dir/ubsan" \
+        "$probe" overflow </dev/null >/dev/null 2>&1
+    if grep -q 'heap-buffer-overflow' "$dir"/asan.* 2>/dev/null; then
+        echo "ok overflow: the sanitizer's report was written inside the sandbox"
+    else
+        echo "FAIL overflow: no sanitizer report in $dir"; fail=1
+    fi
+    rm -rf "$dir"
+fi
 exit $fail

@@ -3,13 +3,14 @@
  * daemon's side of running it (decisions.md 2).
  *
  * The decoder is this same binary, exec'd as "cartevo-kycd
- * --check-document TYPE MEMORY_MB CPU_SECONDS MAX_PIXELS" (never a bare
- * fork, so it holds no connection, key or heap of the daemon), with no
- * environment (but a sanitizer's options in a test build), the document
- * on stdin, its verdict line on stdout, stderr to a capped pipe, its own
- * process group, and the seccomp allow-list of sandbox.c entered before
- * it reads a byte. The daemon adds a wall-clock limit and kills the whole
- * group when it passes. A decoder bomb, crash or exploit thus costs one
+ * --check-document TYPE MEMORY_MB CPU_SECONDS MAX_PIXELS DAEMON_PID"
+ * (never a bare fork, so it holds no connection, key or heap of the
+ * daemon), with no environment (but a sanitizer's options in a test
+ * build), the document on stdin, its verdict line on stdout, stderr to a
+ * capped pipe, a session and process group of its own, death with the
+ * daemon, and the seccomp allow-list of sandbox.c entered before it reads
+ * a byte. The daemon adds a wall-clock limit and kills the whole group
+ * when it passes. A decoder bomb, crash or exploit thus costs one
  * child and reaches no file, socket, process or database.
  */
 #include "kycd.h"
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,7 +87,8 @@ static int child_read(unsigned char *buf, size_t *len)
 
 int cc_decoder_child(int argc, const char *const *argv)
 {
-    /* argv: prog --check-document TYPE MEMORY_MB CPU_SECONDS MAX_PIXELS */
+    /* argv: prog --check-document TYPE MEMORY_MB CPU_SECONDS MAX_PIXELS
+     *       DAEMON_PID */
     cc_sandbox_limits_t box;
     cc_image_limits_t lim;
     cc_image_stats_t st;
@@ -95,8 +98,15 @@ int cc_decoder_child(int argc, const char *const *argv)
     const char *why = NULL;
     int rc;
 
-    if (argc != 6) {
+    if (argc != 7) {
         return 2;
+    }
+    /* The wall-clock limit lives in the daemon: if it dies, so does this
+     * (a decoder asleep in a futex uses no CPU time). Checked after the
+     * request, in case the daemon died before it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0
+        || getppid() != (pid_t)strtol(argv[6], NULL, 10)) {
+        return EXIT_SANDBOX;
     }
     type = !strcmp(argv[2], "jpeg")  ? CC_DOC_JPEG
            : !strcmp(argv[2], "png") ? CC_DOC_PNG
@@ -197,11 +207,12 @@ static char **decoder_env(void)
     return decoder_envv;
 }
 
-/* Signals as a fresh process has them, its own process group (so a
- * timeout kills whatever it became), and exactly three descriptors. The
- * daemon's threads block SIGTERM, SIGINT and SIGHUP (main.c takes them
- * with sigtimedwait) and ignore SIGPIPE; a decoder inheriting that would
- * shrug off a service stop's SIGTERM. */
+/* Signals as a fresh process has them, a session of its own (so its own
+ * process group, which a timeout kills whatever it became, and no
+ * controlling terminal), and exactly three descriptors. The daemon's
+ * threads block SIGTERM, SIGINT and SIGHUP (main.c takes them with
+ * sigtimedwait) and ignore SIGPIPE; a decoder inheriting that would shrug
+ * off a service stop's SIGTERM. */
 static int spawn(char *const *argv, int in, int out, int err, pid_t *pid)
 {
     posix_spawn_file_actions_t fa;
@@ -215,15 +226,13 @@ static int spawn(char *const *argv, int in, int out, int err, pid_t *pid)
     posix_spawn_file_actions_adddup2(&fa, err, 2);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
+    sigfillset(&dfl);
     posix_spawnattr_init(&sa);
     posix_spawnattr_setsigmask(&sa, &none);
     posix_spawnattr_setsigdefault(&sa, &dfl);
-    posix_spawnattr_setpgroup(&sa, 0);
     posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK
                                       | POSIX_SPAWN_SETSIGDEF
-                                      | POSIX_SPAWN_SETPGROUP);
+                                      | POSIX_SPAWN_SETSID);
     /* /proc/self/exe: exactly this binary, wherever it was started from. */
     rc = posix_spawn(pid, "/proc/self/exe", &fa, &sa, argv, decoder_env());
     posix_spawnattr_destroy(&sa);
@@ -235,9 +244,9 @@ static int spawn(char *const *argv, int in, int out, int err, pid_t *pid)
 static int start(const cc_kycd_cfg_t *cfg, const char *type, int fd,
                  run_t *run, char *why, size_t whylen)
 {
-    char mem[24], cpu[24], pix[32];
+    char mem[24], cpu[24], pix[32], parent[24];
     char *argv[] = { (char *)"cartevo-kycd", (char *)"--check-document",
-                     (char *)type, mem, cpu, pix, NULL };
+                     (char *)type, mem, cpu, pix, parent, NULL };
     int po[2], pe[2], rc;
 
     if (pipe2(po, O_CLOEXEC) != 0) {
@@ -253,6 +262,7 @@ static int start(const cc_kycd_cfg_t *cfg, const char *type, int fd,
     snprintf(mem, sizeof(mem), "%ld", cfg->decode_memory_mb);
     snprintf(cpu, sizeof(cpu), "%d", cfg->decode_cpu_seconds);
     snprintf(pix, sizeof(pix), "%llu", cfg->decode_max_pixels);
+    snprintf(parent, sizeof(parent), "%ld", (long)getpid());
     rc = spawn(argv, fd, po[1], pe[1], &run->pid);
     close(po[1]);
     close(pe[1]);
@@ -279,8 +289,10 @@ static int drain(run_t *run, int fd)
                                  : sizeof(junk);
     ssize_t n;
 
-    if (room == 0 || run->elen >= STDERR_CAP) {
-        return 0; /* longer than any verdict we print, or the cap */
+    /* Longer than any verdict we print, or stderr's cap: each pipe
+     * closes on its own limit, and the verdict still arrives. */
+    if (fd == run->err ? run->elen >= STDERR_CAP : room == 0) {
+        return 0;
     }
     n = read(fd, dst, room);
     if (n < 0 && errno == EINTR) {

@@ -11,7 +11,10 @@
 #include <seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <linux/futex.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -125,20 +128,56 @@ static int allow_all(scmp_filter_ctx ctx, const int *nrs, size_t n)
  *   brk, mmap, munmap, mremap, madvise, mprotect: malloc (large blocks
  *                   are mmap'd, grown with mremap, trimmed with madvise);
  *                   mmap and mprotect never with PROT_EXEC, so an
- *                   overflow cannot make new code
- *   futex           locks and static guards of the C++ runtime
+ *                   overflow cannot make new code; madvise only to give
+ *                   pages back
+ *   futex           wait and wake: locks and static guards of the C++
+ *                   runtime
  *   clock_gettime, gettimeofday: the vDSO's fallback
  *   exit, exit_group, rt_sigreturn: the end, and SIGXCPU's delivery
  * Everything else (open, openat, socket, connect, clone, fork, vfork,
  * execve, kill, tgkill, unlink, rename, ptrace, ...) kills the process.
  */
+/* futex: wait and wake only (also by bitset, private or not, on either
+ * clock), never the priority-inheritance or requeue operations, the
+ * kernel's old trouble spots. The mask keeps the command bits of the
+ * 32-bit operation, so any other flag fails the comparison. */
+static int add_futex(scmp_filter_ctx ctx)
+{
+    static const unsigned ops[] = { FUTEX_WAIT, FUTEX_WAKE,
+                                    FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET };
+    const scmp_datum_t cmd_mask =
+        0xffffffffU & ~(unsigned)(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(ops) / sizeof(ops[0]) && rc == 0; i++) {
+        rc = allow_if(ctx, SCMP_SYS(futex),
+                      SCMP_A1(SCMP_CMP_MASKED_EQ, cmd_mask, ops[i]));
+    }
+    return rc;
+}
+
+/* madvise: what malloc uses to give pages back, nothing else (no
+ * poisoning, no page merging or pinning). */
+static int add_madvise(scmp_filter_ctx ctx)
+{
+    static const int advice[] = { MADV_DONTNEED, MADV_FREE, MADV_NORMAL };
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof(advice) / sizeof(advice[0]) && rc == 0; i++) {
+        rc = allow_if(ctx, SCMP_SYS(madvise),
+                      SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)advice[i]));
+    }
+    return rc;
+}
+
 static int add_rules(scmp_filter_ctx ctx)
 {
     static const int plain[] = {
         SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap),
-        SCMP_SYS(madvise), SCMP_SYS(futex), SCMP_SYS(clock_gettime),
-        SCMP_SYS(gettimeofday), SCMP_SYS(rt_sigreturn), SCMP_SYS(exit),
-        SCMP_SYS(exit_group),
+        SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday),
+        SCMP_SYS(rt_sigreturn), SCMP_SYS(exit), SCMP_SYS(exit_group),
     };
     unsigned fd;
     int rc = allow_all(ctx, plain, sizeof(plain) / sizeof(plain[0]));
@@ -157,7 +196,10 @@ static int add_rules(scmp_filter_ctx ctx)
         rc = allow_if(ctx, SCMP_SYS(mprotect),
                       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
     }
-    return rc;
+    if (rc == 0) {
+        rc = add_futex(ctx);
+    }
+    return rc == 0 ? add_madvise(ctx) : rc;
 }
 
 /*
@@ -178,12 +220,30 @@ static int add_sanitizer_rules(scmp_filter_ctx ctx)
         SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(sched_yield),
         SCMP_SYS(sigaltstack), SCMP_SYS(rt_sigaction),
         SCMP_SYS(rt_sigprocmask), SCMP_SYS(prctl), SCMP_SYS(getrlimit),
-        SCMP_SYS(prlimit64), SCMP_SYS(uname), SCMP_SYS(nanosleep),
-        SCMP_SYS(getrandom), SCMP_SYS(ioctl), SCMP_SYS(pipe2),
-        SCMP_SYS(fcntl), SCMP_SYS(tgkill),
+        SCMP_SYS(uname), SCMP_SYS(nanosleep), SCMP_SYS(getrandom),
+        SCMP_SYS(pipe2), SCMP_SYS(fcntl), SCMP_SYS(madvise),
     };
+    int rc = allow_all(ctx, extra, sizeof(extra) / sizeof(extra[0]));
 
-    return allow_all(ctx, extra, sizeof(extra) / sizeof(extra[0]));
+    /* Even here, nothing that reaches another process or a terminal:
+     * limits of this process only, signals to this process only (abort),
+     * and the one ioctl that asks whether stderr is a terminal. */
+    if (rc == 0) {
+        rc = allow_if(ctx, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0));
+    }
+    if (rc == 0) {
+        rc = allow_if(ctx, SCMP_SYS(tgkill),
+                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    }
+    if (rc == 0) {
+        rc = allow_if(ctx, SCMP_SYS(ioctl), SCMP_A1(SCMP_CMP_EQ, TCGETS));
+    }
+    return rc;
+}
+
+int cc_sandbox_sanitizer_build(void)
+{
+    return SANITIZER_BUILD;
 }
 
 int cc_sandbox_enter(const cc_sandbox_limits_t *lim)
@@ -203,7 +263,11 @@ int cc_sandbox_enter(const cc_sandbox_limits_t *lim)
         errno = ENOMEM;
         return -1;
     }
-    rc = add_rules(ctx);
+    /* A call through another ABI (i386 int 0x80, x32) too. */
+    rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc == 0) {
+        rc = add_rules(ctx);
+    }
     if (rc == 0 && SANITIZER_BUILD) {
         rc = add_sanitizer_rules(ctx);
     }

@@ -29,4 +29,8 @@ typedef struct {
  */
 int cc_sandbox_enter(const cc_sandbox_limits_t *lim);
 
+/* 1 in a sanitizer build (whose filter admits the runtime's reporting
+ * calls), else 0: the probe's test skips what that build allows. */
+int cc_sandbox_sanitizer_build(void);
+
 #endif

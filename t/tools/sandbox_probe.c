@@ -7,7 +7,11 @@
  *   socket  create a socket
  *   fork    fork (glibc's fork is clone)
  *   unlink  unlink a file that does not exist
- *   kill    signal the parent
+ *   kill    signal init (a probe, signal 0)
+ *   read1   read a descriptor other than stdin
+ *   write3  write a descriptor other than stdout and stderr
+ *   mprotx  make a mapped page executable
+ *   futexpi a priority-inheritance futex operation
  *   exec    execve a path that does not exist
  *   mmapx   map an executable page (new code)
  *   overflow  write one byte past a heap block: in a sanitizer build the
@@ -25,20 +29,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* A sanitizer build's filter also admits what the runtime needs to write
- * a report (open, among others): the test then skips that attempt. */
-static int sanitizer_build(void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-    return 1;
-#else
-    return 0;
-#endif
-}
 
 static int echo(void)
 {
@@ -73,13 +69,32 @@ static int attempt(const char *what)
         return unlink("/nonexistent-cartevo-probe") == 0;
     }
     if (!strcmp(what, "kill")) {
-        return kill(getppid(), 0) == 0;
+        return kill(1, 0) == 0;
     }
     if (!strcmp(what, "exec")) {
         char *const av[] = { (char *)"true", NULL };
 
         execve("/nonexistent-cartevo-probe", av, av + 1);
         return 0;
+    }
+    if (!strcmp(what, "read1")) {
+        char c;
+
+        return read(1, &c, 1) >= 0;
+    }
+    if (!strcmp(what, "write3")) {
+        return write(3, "x", 1) == 1;
+    }
+    if (!strcmp(what, "mprotx")) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+        return p != MAP_FAILED && mprotect(p, 4096, PROT_READ | PROT_EXEC) == 0;
+    }
+    if (!strcmp(what, "futexpi")) {
+        static uint32_t word;
+
+        return syscall(SYS_futex, &word, FUTEX_LOCK_PI, 0, NULL, NULL, 0) == 0;
     }
     if (!strcmp(what, "overflow")) {
         /* Sizes from the argument, so that neither the compiler nor
@@ -105,11 +120,11 @@ int main(int argc, char **argv)
     int r;
 
     if (argc == 2 && !strcmp(argv[1], "build")) {
-        puts(sanitizer_build() ? "sanitizer" : "plain");
+        puts(cc_sandbox_sanitizer_build() ? "sanitizer" : "plain");
         return 0;
     }
     if (argc != 2) {
-        fputs("usage: sandbox_probe none|open|socket|fork|unlink|kill|exec|mmapx\n",
+        fputs("usage: sandbox_probe none|open|socket|fork|unlink|kill|exec|mmapx|read1|write3|mprotx|futexpi|overflow\n",
               stderr);
         return 2;
     }

@@ -13,7 +13,7 @@ else
     echo "ok none: reads stdin, writes stdout, exits 0"
 fi
 build=$("$probe" build)
-for what in open socket fork unlink kill exec mmapx; do
+for what in open socket fork unlink kill exec mmapx read1 write3 mprotx futexpi; do
     if [ "$build" = sanitizer ] && [ "$what" = open ]; then
         echo "skip open: a sanitizer build admits it for the runtime's reports"
         continue

@@ -45,17 +45,49 @@ void cc_verdict_low_resolution(cc_verdict_t *v, apr_pool_t *p,
                         "are required", side, w, h, min_w, min_h));
 }
 
+/* Decodes one side and applies the image rules to it. CC_VERIFY_DONE
+ * with *v set on a rejection, CC_VERIFY_RETRY with *why on our failure,
+ * or -1 when the side passes. */
+static int judge_side(const cc_kycd_cfg_t *cfg, const cc_doc_row_t *doc,
+                      const char *side, cc_verdict_t *v, apr_pool_t *p,
+                      const char **why)
+{
+    int is_image = strcmp(doc->mime_type, "application/pdf") != 0;
+    cc_decoded_t c;
+
+    cc_decoder_run(cfg, doc, &c);
+    if (c.transient) {
+        *why = apr_pstrdup(p, c.why);
+        return CC_VERIFY_RETRY;
+    }
+    if (!c.ok) {
+        cc_kycd_log(CC_LOG_INFO, "%s document unreadable: %s", side, c.why);
+        cc_verdict_unreadable(v, p, side);
+        return CC_VERIFY_DONE;
+    }
+    if (is_image
+        && !cc_doc_big_enough(c.w, c.h, cfg->min_width, cfg->min_height)) {
+        cc_verdict_low_resolution(v, p, side, c.w, c.h, cfg->min_width,
+                                  cfg->min_height);
+        return CC_VERIFY_DONE;
+    }
+    if (is_image && c.stddev < cfg->blank_stddev) {
+        reject(v, "BLANK_IMAGE",
+               apr_psprintf(p, "The %s image is blank or uniform", side));
+        return CC_VERIFY_DONE;
+    }
+    return -1;
+}
+
 int cc_verify_local(cc_kycd_t *d, const cc_docs_t *docs, cc_verdict_t *v,
                     apr_pool_t *p, const char **why)
 {
-    const cc_kycd_cfg_t *cfg = d->cfg;
     const char *type = docs->id_document_type;
     int back_required = !strcmp(type, "NIN")
                         || !strcmp(type, "DRIVERS_LICENSE");
     int back_ignored = !strcmp(type, "PASSPORT");
     const cc_doc_row_t *front = NULL, *back = NULL;
-    const cc_doc_row_t *check[2];
-    int i, n = 0;
+    int i, rc;
 
     for (i = 0; i < docs->ndocs; i++) {
         if (!strcmp(docs->docs[i].side, "front")) {
@@ -76,39 +108,12 @@ int cc_verify_local(cc_kycd_t *d, const cc_docs_t *docs, cc_verdict_t *v,
                             type));
         return CC_VERIFY_DONE;
     }
-    check[n++] = front;
-    if (back != NULL && !back_ignored) {
-        check[n++] = back;
+    rc = judge_side(d->cfg, front, "front", v, p, why);
+    if (rc < 0 && back != NULL && !back_ignored) {
+        rc = judge_side(d->cfg, back, "back", v, p, why);
     }
-    for (i = 0; i < n; i++) {
-        const char *side = check[i] == front ? "front" : "back";
-        int is_image = strcmp(check[i]->mime_type, "application/pdf") != 0;
-        cc_decoded_t c;
-
-        cc_decoder_run(cfg, check[i], &c);
-        if (c.transient) {
-            *why = apr_pstrdup(p, c.why);
-            return CC_VERIFY_RETRY;
-        }
-        if (!c.ok) {
-            cc_kycd_log(CC_LOG_INFO, "%s document unreadable: %s", side,
-                        c.why);
-            cc_verdict_unreadable(v, p, side);
-            return CC_VERIFY_DONE;
-        }
-        if (is_image
-            && !cc_doc_big_enough(c.w, c.h, cfg->min_width,
-                                  cfg->min_height)) {
-            cc_verdict_low_resolution(v, p, side, c.w, c.h, cfg->min_width,
-                                      cfg->min_height);
-            return CC_VERIFY_DONE;
-        }
-        if (is_image && c.stddev < cfg->blank_stddev) {
-            reject(v, "BLANK_IMAGE",
-                   apr_psprintf(p, "The %s image is blank or uniform",
-                                side));
-            return CC_VERIFY_DONE;
-        }
+    if (rc >= 0) {
+        return rc;
     }
     v->kyc_status = "APPROVED";
     v->reason = NULL;

@@ -7,13 +7,16 @@
  * event atomically in a single round trip; the unique indexes decide
  * duplicates, also under concurrency.
  *
- * Statements are prepared per connection on first use WITHOUT a label:
- * the pgsql driver then keeps only the query text and runs it with
- * PQexecParams, so nothing lives in the database session. Labelled
- * (server-side) statements, as mod_dbd's ap_dbd_prepare() makes them, are
- * lost when the driver's connection check PQreset()s a connection after a
- * database restart, and every later query on that pooled connection
- * failed ("prepared statement does not exist"). Read-only statements (and
+ * Statements are prepared on the server (PREPARE, so parsed, analysed
+ * and planned once per session, not once per request) on first use, and
+ * kept per backend: the pgsql driver's connection check PQreset()s the
+ * same PGconn under the same ap_dbd_t after a database restart, and the
+ * new session knows none of them. The cache is therefore keyed on
+ * PQbackendPID() and dropped whenever a statement finds the connection
+ * lost. A PREPARE the server refuses leaves that statement running as
+ * unnamed text (PQexecParams) on this backend; one that loses the
+ * connection is never retried on a new one, since the lost backend may
+ * still hold a create's locks (db_cut.t). Read-only statements (and
  * writes that are safe to repeat) are retried once when the connection
  * turns out usable again after a failure (a stale connection to a
  * restarted server); the insert never is, since it may have been
@@ -208,28 +211,70 @@ static int is_retry_safe(const char *label)
     return 1;
 }
 
-/* The connection's statement for label, prepared on first use. The
- * ap_dbd_t is used by one request at a time, and dbd->prepared and
- * dbd->pool live as long as the connection. */
+/* The statements prepared on one backend (see the top of this file). */
+typedef struct {
+    int pid;           /* PQbackendPID() they were prepared on; 0: none */
+    apr_pool_t *pool;  /* holds them; cleared with the cache */
+    apr_hash_t *stmts; /* label -> apr_dbd_prepared_t */
+} stmt_cache_t;
+
+/* The ap_dbd_t is used by one request at a time and dbd->pool lives as
+ * long as the connection, so the cache needs no lock. */
+static stmt_cache_t *stmt_cache(ap_dbd_t *dbd, int pid)
+{
+    stmt_cache_t *sc = NULL;
+
+    apr_pool_userdata_get((void **)&sc, "cartevo:stmts", dbd->pool);
+    if (!sc) {
+        sc = apr_pcalloc(dbd->pool, sizeof(*sc));
+        if (apr_pool_create(&sc->pool, dbd->pool) != APR_SUCCESS) {
+            return NULL;
+        }
+        apr_pool_userdata_setn(sc, "cartevo:stmts", NULL, dbd->pool);
+    }
+    if (!sc->stmts || sc->pid != pid) {
+        apr_pool_clear(sc->pool);
+        sc->stmts = apr_hash_make(sc->pool);
+        sc->pid = pid;
+    }
+    return sc;
+}
+
 static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
                                      const char *label)
 {
-    apr_dbd_prepared_t *st = apr_hash_get(dbd->prepared, label,
-                                          APR_HASH_KEY_STRING);
-    const char *sql;
+    PGconn *conn = pg_conn(dbd);
+    stmt_cache_t *sc = stmt_cache(dbd, conn ? PQbackendPID(conn) : 0);
+    apr_dbd_prepared_t *st = NULL;
+    const char *sql = statement_sql(label);
 
-    if (st) {
-        return st;
-    }
-    sql = statement_sql(label);
-    if (!sql
-        || apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, sql, NULL,
-                           &st) != 0) {
+    if (!sc || !sql) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00203)
                       "cannot prepare statement %s", label);
         return NULL;
     }
-    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, st);
+    st = apr_hash_get(sc->stmts, label, APR_HASH_KEY_STRING);
+    if (st) {
+        return st;
+    }
+    /* Named (server-side) only on PostgreSQL, whose backend we can tell;
+     * unnamed costs no round trip: the driver keeps the text. */
+    if (!conn
+        || apr_dbd_prepare(dbd->driver, sc->pool, dbd->handle, sql, label,
+                           &st) != 0) {
+        if (conn && cc_db_lost(dbd)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CCLOGNO(00206)
+                          "connection lost preparing %s", label);
+            return NULL;
+        }
+        if (apr_dbd_prepare(dbd->driver, sc->pool, dbd->handle, sql, NULL,
+                            &st) != 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00203)
+                          "cannot prepare statement %s", label);
+            return NULL;
+        }
+    }
+    apr_hash_set(sc->stmts, label, APR_HASH_KEY_STRING, st);
     return st;
 }
 
@@ -244,41 +289,53 @@ ap_dbd_t *cc_db_acquire(request_rec *r)
     return dbd;
 }
 
-int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
-                 apr_dbd_results_t **res, const char **err, ...)
+static void collect_args(va_list ap, const char **args, int *n)
+{
+    const char *a;
+
+    *n = 0;
+    while ((a = va_arg(ap, const char *)) != NULL && *n < CC_DB_MAX_ARGS) {
+        args[(*n)++] = a;
+    }
+}
+
+/* One attempt: prepare (or find) and run; -1 when it could not be
+ * prepared. random = 1: the result is fetched whole, so errors (a unique
+ * violation above all) surface here, not half-way through rows. */
+static int run_select(request_rec *r, ap_dbd_t *dbd, const char *label,
+                      apr_dbd_results_t **res, int n, const char **args)
 {
     apr_dbd_prepared_t *st = statement(r, dbd, label);
-    const char *args[CC_DB_MAX_ARGS];
-    const char *a;
-    va_list ap;
-    int rc, n = 0;
 
     *res = NULL;
     if (!st) {
-        if (err) {
-            *err = "";
-        }
         return -1;
     }
-    /* random = 1: the result is fetched whole, so errors (a unique
-     * violation above all) surface here, not half-way through rows. */
+    return apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
+                           args);
+}
+
+int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
+                 apr_dbd_results_t **res, const char **err, ...)
+{
+    const char *args[CC_DB_MAX_ARGS];
+    va_list ap;
+    int rc, n;
+
     va_start(ap, err);
-    while ((a = va_arg(ap, const char *)) != NULL && n < CC_DB_MAX_ARGS) {
-        args[n++] = a;
-    }
+    collect_args(ap, args, &n);
     va_end(ap);
-    rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1, n,
-                         args);
+    rc = run_select(r, dbd, label, res, n, args);
     if (rc != 0 && cc_db_lost(dbd)) {
         forget_backend(dbd);
     }
+    /* After a reconnect the statement is prepared again on the new
+     * backend (its pid differs, and forget_backend dropped the cache). */
     if (rc != 0 && is_retry_safe(label) && cc_db_alive(r, dbd)) {
-        *res = NULL;
-        rc = apr_dbd_pselect(dbd->driver, r->pool, dbd->handle, res, st, 1,
-                             n, args);
+        rc = run_select(r, dbd, label, res, n, args);
     }
     if (rc != 0 && err) {
-        *err = apr_dbd_error(dbd->driver, dbd->handle, rc);
+        *err = rc == -1 ? NULL : apr_dbd_error(dbd->driver, dbd->handle, rc);
         if (!*err) {
             *err = "";
         }
@@ -292,9 +349,16 @@ static void forget_backend(ap_dbd_t *dbd)
 {
     cc_db_backend_t *cached = NULL;
 
+    stmt_cache_t *sc = NULL;
+
     apr_pool_userdata_get((void **)&cached, "cartevo:backend", dbd->pool);
     if (cached) {
         cached->known = 0;
+    }
+    apr_pool_userdata_get((void **)&sc, "cartevo:stmts", dbd->pool);
+    if (sc) {
+        sc->pid = 0;
+        sc->stmts = NULL;
     }
 }
 

@@ -844,6 +844,52 @@ static int header_step(cc_mp_parser_t *p, unsigned char c)
 /* Delimiter search                                                     */
 /* ------------------------------------------------------------------ */
 
+/* Where byte c next occurs in buf[from..end), or end. */
+static size_t find(const unsigned char *buf, size_t from, size_t end, int c)
+{
+    const unsigned char *at = memchr(buf + from, c, end - from);
+
+    return at ? (size_t)(at - buf) : end;
+}
+
+/* Whether the line break at buf[k] can begin a delimiter (or the bare CR
+ * or LF before "--" that is an error): only when "-" follows it, after
+ * the LF of a CR LF. A break whose next bytes are not in this chunk yet
+ * (or past the preamble's cap) is held like any other, so the events and
+ * the offset of an error stay those of a byte-wise scan. */
+static int may_delimit(const unsigned char *buf, size_t k, size_t len)
+{
+    size_t n = k + 1;
+
+    if (buf[k] == '\r' && n < len && buf[n] == '\n') {
+        n++;
+    }
+    return n >= len || buf[n] == '-';
+}
+
+/* The end of the data run starting at buf[i]: the first line break that
+ * may begin a delimiter, or end. memchr does the scanning, which matters
+ * since binary documents hold a CR or LF every 128 bytes on average and
+ * nearly none of them is followed by "-". */
+static size_t data_run(const unsigned char *buf, size_t i, size_t end)
+{
+    size_t cr = find(buf, i, end, '\r'), lf = find(buf, i, end, '\n');
+
+    for (;;) {
+        size_t k = cr < lf ? cr : lf;
+
+        if (k == end || may_delimit(buf, k, end)) {
+            return k;
+        }
+        if (k == cr) {
+            cr = find(buf, k + 1, end, '\r');
+        }
+        else {
+            lf = find(buf, k + 1, end, '\n');
+        }
+    }
+}
+
 /* Scans preamble or part data from buf[0..len). Returns the number of
  * bytes consumed; on error that includes the offending byte. Stops early
  * when a delimiter changes the state. */
@@ -865,9 +911,7 @@ static size_t scan(cc_mp_parser_t *p, const unsigned char *buf, size_t len)
                 && end - i > p->lim.max_preamble - p->preamble) {
                 end = i + (p->lim.max_preamble - p->preamble) + 1;
             }
-            while (j < end && buf[j] != '\r' && buf[j] != '\n') {
-                j++;
-            }
+            j = data_run(buf, i, end);
             if (emit(p, buf + i, j - i) != 0) {
                 return j;
             }

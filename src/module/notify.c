@@ -3,7 +3,10 @@
  *
  * Best effort with a short timeout: the job row is already committed and
  * the daemon sweeps for due jobs on start and on a timer, so a missing
- * daemon only delays work. That is why failure is a warning, not an error.
+ * daemon only delays work. That is why failure is a warning, not an error,
+ * and one a minute per process at most: with the daemon stopped every
+ * create would otherwise add a line (and a write) to the error log; the
+ * rest go to debug.
  */
 #include "cc_mod.h"
 #include "cc_wire.h"
@@ -12,6 +15,7 @@
 #include "apr_strings.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -51,6 +55,23 @@ static apr_status_t connect_within(int fd, const struct sockaddr_un *sa,
     }
 }
 
+/* When this process last warned (apr_time_t); shared by its threads. */
+static _Atomic apr_time_t last_warning;
+
+/* APLOG_WARNING for the first failure of a minute, else APLOG_DEBUG; the
+ * one thread that moves the timestamp gets the warning. */
+static int failure_level(void)
+{
+    apr_time_t now = apr_time_now();
+    apr_time_t seen = atomic_load(&last_warning);
+
+    if (now - seen >= apr_time_from_sec(60)
+        && atomic_compare_exchange_strong(&last_warning, &seen, now)) {
+        return APLOG_WARNING;
+    }
+    return APLOG_DEBUG;
+}
+
 void cc_notify_daemon(request_rec *r, const char *job_id)
 {
     const cc_srv_cfg_t *sc = cc_cfg_srv(r);
@@ -60,6 +81,7 @@ void cc_notify_daemon(request_rec *r, const char *job_id)
     char *end;
     long long id = strtoll(job_id, &end, 10);
     apr_status_t rv = APR_SUCCESS;
+    int level;
 
     n = (*end == '\0') ? cc_wire_wake_encode(line, sizeof(line), id) : -1;
     if (n < 0 || strlen(sc->daemon_socket) >= sizeof(sa.sun_path)) {
@@ -80,7 +102,9 @@ void cc_notify_daemon(request_rec *r, const char *job_id)
         close(fd);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, CCLOGNO(00701)
+        /* Decided once: ap_log_rerror evaluates its level twice. */
+        level = failure_level();
+        ap_log_rerror(APLOG_MARK, level, rv, r, CCLOGNO(00701)
                       "KYC daemon not reachable at %s; job %s waits for its "
                       "next sweep", sc->daemon_socket, job_id);
     }

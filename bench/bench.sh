@@ -131,7 +131,7 @@ measure() {
   local name=$1 conc=$2 c0 c1 out pss
   shift 2
   c0=$(cpu_snapshot)
-  out=$(run_wrk -t2 -c"$conc" --timeout 10s "$@")
+  out=$(run_wrk -t"$(( conc < 2 ? conc : 2 ))" -c"$conc" --timeout 10s "$@")
   c1=$(cpu_snapshot)
   pss=$(pss_mb)
   record "$name" "$conc" "$c0" "$c1" "$out" "$pss"
@@ -316,6 +316,7 @@ scenario_b() {
 documented_customers() {
   psql -X -At "$CARTEVO_DB" -c "SELECT '/api/v1/customers/' || c.id FROM customers c
     JOIN customer_documents d ON d.customer_id = c.id AND d.side = 'front'
+      AND d.size_bytes < 1048576
     WHERE c.company_id = '$B_CID' ORDER BY c.created_at DESC LIMIT 1000"
 }
 

@@ -24,6 +24,27 @@ pg_production_opts() {
   printf '%s' "-c fsync=on -c synchronous_commit=on -c full_page_writes=on \
 -c shared_buffers=512MB -c wal_buffers=16MB -c max_wal_size=4GB \
 -c checkpoint_timeout=15min -c max_connections=300 ${CARTEVO_BENCH_PG_OPTS:-}"
+  [ -n "${CARTEVO_BENCH_PGSS:-}" ] && printf '%s' " -c shared_preload_libraries=pg_stat_statements \
+-c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
+  return 0
+}
+
+# CARTEVO_BENCH_PGSS=1: PostgreSQL's statement statistics per scenario in
+# $STATE/pgss-<scenario>.txt (time in execution and planning, by
+# statement), to find what a scenario's database CPU is spent on.
+pgss() { # $1 = reset | dump NAME
+  [ -n "${CARTEVO_BENCH_PGSS:-}" ] || return 0
+  local su=(psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d cartevo)
+  if [ "$1" = reset ]; then
+    "${su[@]}" -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+      -c "SELECT pg_stat_statements_reset()" >/dev/null
+  else
+    "${su[@]}" -c "SELECT calls, round(total_exec_time::numeric, 1) AS exec_ms,
+      round(total_plan_time::numeric, 1) AS plan_ms, rows,
+      left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+      FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC
+      LIMIT 25" > "$STATE/pgss-$2.txt"
+  fi
 }
 
 # --- /proc accounting ---------------------------------------------------
@@ -401,7 +422,10 @@ bench_main() { # $1 = --compare or empty
   bench_results_begin
   local s
   for s in e d a b c; do
-    [[ " $BENCH_ONLY " == *" $s "* ]] && "scenario_$s"
+    [[ " $BENCH_ONLY " == *" $s "* ]] || continue
+    pgss reset
+    "scenario_$s"
+    pgss dump "$s"
   done
   bench_targets
   [ "${1:-}" = --compare ] && bench_compare

@@ -2,11 +2,37 @@
  * db.c: libpq for cartevo-kycd. Each thread owns its connection (a PGconn
  * is not thread-safe); every value is a parameter; errors are logged by
  * their primary message only, because DETAIL lines can quote row values.
+ *
+ * Statements are prepared on the server the first time a thread runs
+ * them on a backend, so PostgreSQL parses and plans each once per session
+ * rather than on every call (planning was half of the daemon's database
+ * time: the delivery claim runs several times per job). The cache is the
+ * thread's, like its connection, and is dropped when the connection or its
+ * backend changes (a reconnect makes a new session that knows none).
  */
 #include "kycd.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Distinct statements the daemon runs: about 40; more run unprepared. */
+#define STMT_SLOTS 96
+
+typedef struct {
+    uint64_t hash;
+    char *sql;   /* the text, compared in full: callers may build it */
+} stmt_slot_t;
+
+typedef struct {
+    const PGconn *conn;
+    int pid;
+    int used;
+    stmt_slot_t slot[STMT_SLOTS];
+} stmt_cache_t;
+
+static _Thread_local stmt_cache_t cache;
 
 static void quiet_notices(void *arg, const PGresult *res)
 {
@@ -45,10 +71,93 @@ int cc_db_ensure(PGconn **conn, const cc_kycd_cfg_t *cfg, const char *app)
     return *conn ? 0 : -1;
 }
 
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    while (*s) {
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static void cache_reset(const PGconn *conn, int pid)
+{
+    int i;
+
+    for (i = 0; i < cache.used; i++) {
+        free(cache.slot[i].sql);
+    }
+    memset(&cache, 0, sizeof(cache));
+    cache.conn = conn;
+    cache.pid = pid;
+}
+
+/* The statement's name on this backend ("kycd_N"), preparing it on first
+ * use; 0 when it runs unprepared (the cache is full, or PREPARE failed:
+ * the plain call then reports whatever is wrong). */
+static int prepared(PGconn *conn, const char *sql, int n, char name[16])
+{
+    uint64_t h = fnv1a(sql);
+    PGresult *res;
+    int i, ok;
+
+    if (cache.conn != conn || cache.pid != PQbackendPID(conn)) {
+        cache_reset(conn, PQbackendPID(conn));
+    }
+    for (i = 0; i < cache.used; i++) {
+        if (cache.slot[i].hash == h && strcmp(cache.slot[i].sql, sql) == 0) {
+            snprintf(name, 16, "kycd_%d", i);
+            return 1;
+        }
+    }
+    if (cache.used == STMT_SLOTS
+        || (cache.slot[i].sql = strdup(sql)) == NULL) {
+        return 0;
+    }
+    snprintf(name, 16, "kycd_%d", i);
+    res = PQprepare(conn, name, sql, n, NULL);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        free(cache.slot[i].sql);
+        cache.slot[i].sql = NULL;
+        return 0;
+    }
+    cache.slot[i].hash = h;
+    cache.used++;
+    return 1;
+}
+
+/* BEGIN and COMMIT have nothing to plan. */
+static PGresult *run(PGconn *conn, const char *sql, int n,
+                     const char *const *vals)
+{
+    char name[16];
+
+    PGresult *res;
+    const char *state;
+
+    if (strcmp(sql, "BEGIN") != 0 && strcmp(sql, "COMMIT") != 0
+        && PQstatus(conn) == CONNECTION_OK && prepared(conn, sql, n, name)) {
+        res = PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* A new session the cache did not notice (a reconnect that reused
+         * both the PGconn's address and the backend's pid): forget it and
+         * run the text. */
+        if (state == NULL || strcmp(state, "26000") != 0) {
+            return res;
+        }
+        PQclear(res);
+        cache_reset(NULL, 0);
+    }
+    return PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
+}
+
 PGresult *cc_db_exec(PGconn *conn, const char *what, const char *sql, int n,
                      const char *const *vals)
 {
-    PGresult *res = PQexecParams(conn, sql, n, NULL, vals, NULL, NULL, 0);
+    PGresult *res = run(conn, sql, n, vals);
     ExecStatusType st = PQresultStatus(res);
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {

@@ -32,22 +32,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char claim_sql[] =
-    "WITH c AS (SELECT id FROM kyc_jobs"
-    " WHERE ($2::bigint = 0 OR id = $2::bigint)"
-    "   AND ((state = 'queued' AND next_attempt_at <= now())"
-    "     OR (state = 'running' AND lease_until < now()))"
-    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-    " UPDATE kyc_jobs j SET state = 'running', lease_owner = $1,"
-    "   lease_until = clock_timestamp()"
-    "     + make_interval(secs => $3::double precision),"
-    "   attempts = j.attempts + 1, claimed_at = clock_timestamp(),"
-    "   first_claimed_at = coalesce(j.first_claimed_at, clock_timestamp()),"
-    "   updated_at = clock_timestamp()"
-    " FROM c WHERE j.id = c.id"
-    " RETURNING j.id, j.customer_id,"
-    "   (SELECT company_id FROM customers WHERE id = j.customer_id),"
-    "   j.enroll, j.phase, j.attempts";
+/* The claim of the next due job or (a poke) of one job: two statements,
+ * not one with "$2 = 0 OR id = $2", so that each is planned once per
+ * session (db.c) and the poke finds its row by the primary key. $1 is the
+ * lease token, $2 the lease in seconds, $3 the poked job. */
+#define CLAIM_DUE                                                          \
+    "((state = 'queued' AND next_attempt_at <= now())"                     \
+    " OR (state = 'running' AND lease_until < now()))"
+#define CLAIM_SET                                                          \
+    " UPDATE kyc_jobs j SET state = 'running', lease_owner = $1,"         \
+    "   lease_until = clock_timestamp()"                                   \
+    "     + make_interval(secs => $2::double precision),"                  \
+    "   attempts = j.attempts + 1, claimed_at = clock_timestamp(),"        \
+    "   first_claimed_at = coalesce(j.first_claimed_at, clock_timestamp()),"\
+    "   updated_at = clock_timestamp()"                                    \
+    " FROM c WHERE j.id = c.id"                                            \
+    " RETURNING j.id, j.customer_id,"                                      \
+    "   (SELECT company_id FROM customers WHERE id = j.customer_id),"      \
+    "   j.enroll, j.phase, j.attempts"
+
+static const char claim_next_sql[] =
+    "WITH c AS (SELECT id FROM kyc_jobs WHERE "
+    CLAIM_DUE " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+    CLAIM_SET;
+
+static const char claim_one_sql[] =
+    "WITH c AS (SELECT id FROM kyc_jobs WHERE id = $3::bigint AND "
+    CLAIM_DUE " FOR UPDATE SKIP LOCKED)" CLAIM_SET;
 
 const char *cc_jobs_phase_name(cc_phase_t phase)
 {
@@ -67,14 +78,15 @@ int cc_jobs_claim(PGconn *conn, cc_kycd_t *d, long long job_id,
                   cc_job_t *job)
 {
     char idbuf[24], lease[24], token[sizeof(job->lease)];
-    const char *vals[3] = { token, idbuf, lease };
+    const char *vals[3] = { token, lease, idbuf };
     PGresult *res;
 
     snprintf(token, sizeof(token), "%s#%u", d->owner,
              apr_atomic_inc32(&d->claims) + 1);
     snprintf(idbuf, sizeof(idbuf), "%lld", job_id);
     snprintf(lease, sizeof(lease), "%d", d->cfg->lease_seconds);
-    res = cc_db_exec(conn, "claim job", claim_sql, 3, vals);
+    res = job_id ? cc_db_exec(conn, "claim job", claim_one_sql, 3, vals)
+                 : cc_db_exec(conn, "claim job", claim_next_sql, 2, vals);
     if (res == NULL) {
         return -1;
     }

@@ -9,16 +9,24 @@
  * time: the delivery claim runs several times per job). The cache is the
  * thread's, like its connection, and is dropped when the connection or its
  * backend changes (a reconnect makes a new session that knows none).
+ * PostgreSQL keeps a prepared statement's generic plan until an ANALYZE
+ * invalidates it, and a plan made while a table was nearly empty (a
+ * sequential scan and a sort) turns slow as the table grows: so the
+ * cache is also dropped, with DEALLOCATE ALL, once a minute, between
+ * transactions.
  */
 #include "kycd.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Distinct statements the daemon runs: about 40; more run unprepared. */
 #define STMT_SLOTS 96
+/* Seconds a session's plans are kept (see above). */
+#define STMT_MAX_AGE 60
 
 typedef struct {
     uint64_t hash;
@@ -28,6 +36,7 @@ typedef struct {
 typedef struct {
     const PGconn *conn;
     int pid;
+    time_t since;
     int used;
     stmt_slot_t slot[STMT_SLOTS];
 } stmt_cache_t;
@@ -91,6 +100,24 @@ static void cache_reset(const PGconn *conn, int pid)
     memset(&cache, 0, sizeof(cache));
     cache.conn = conn;
     cache.pid = pid;
+    cache.since = time(NULL);
+}
+
+/* Drops the session's statements once they are STMT_MAX_AGE old; only
+ * outside a transaction, where DEALLOCATE cannot fail for it. */
+static void cache_age(PGconn *conn)
+{
+    PGresult *res;
+
+    if (cache.used == 0 || time(NULL) - cache.since < STMT_MAX_AGE
+        || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        return;
+    }
+    res = PQexec(conn, "DEALLOCATE ALL");
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        cache_reset(conn, PQbackendPID(conn));
+    }
+    PQclear(res);
 }
 
 /* The statement's name on this backend ("kycd_N"), preparing it on first
@@ -105,6 +132,7 @@ static int prepared(PGconn *conn, const char *sql, int n, char name[16])
     if (cache.conn != conn || cache.pid != PQbackendPID(conn)) {
         cache_reset(conn, PQbackendPID(conn));
     }
+    cache_age(conn);
     for (i = 0; i < cache.used; i++) {
         if (cache.slot[i].hash == h && strcmp(cache.slot[i].sql, sql) == 0) {
             snprintf(name, 16, "kycd_%d", i);

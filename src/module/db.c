@@ -212,17 +212,46 @@ static int is_retry_safe(const char *label)
 }
 
 /* The statements prepared on one backend (see the top of this file). */
+#define STMT_MAX_AGE apr_time_from_sec(60)
+
 typedef struct {
     int pid;           /* PQbackendPID() they were prepared on; 0: none */
+    apr_time_t since;  /* when the first was prepared */
     apr_pool_t *pool;  /* holds them; cleared with the cache */
     apr_hash_t *stmts; /* label -> apr_dbd_prepared_t */
+    apr_hash_t *named; /* the labels prepared on the server */
 } stmt_cache_t;
+
+/* Retires the backend's statements once they are due (see the top of
+ * this file): DEALLOCATE of each that is named on the server, one by one,
+ * since the pooled connection may also hold statements mod_dbd prepared
+ * for another module. Returns 1 when the cache must be dropped; a name
+ * whose DEALLOCATE failed is then refused by the next PREPARE, and that
+ * statement runs unnamed on this backend. */
+static int stmts_retire(PGconn *conn, const stmt_cache_t *sc)
+{
+    apr_hash_index_t *hi;
+    char sql[64];
+
+    if (!conn || !sc->stmts || apr_time_now() - sc->since < STMT_MAX_AGE
+        || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        return 0;
+    }
+    for (hi = apr_hash_first(NULL, sc->named); hi; hi = apr_hash_next(hi)) {
+        /* Our own labels (cc_db_sql.h), never input. */
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s",
+                 (const char *)apr_hash_this_key(hi));
+        PQclear(PQexec(conn, sql));
+    }
+    return 1;
+}
 
 /* The ap_dbd_t is used by one request at a time and dbd->pool lives as
  * long as the connection, so the cache needs no lock. */
-static stmt_cache_t *stmt_cache(ap_dbd_t *dbd, int pid)
+static stmt_cache_t *stmt_cache(ap_dbd_t *dbd, PGconn *conn)
 {
     stmt_cache_t *sc = NULL;
+    int pid = conn ? PQbackendPID(conn) : 0;
 
     apr_pool_userdata_get((void **)&sc, "cartevo:stmts", dbd->pool);
     if (!sc) {
@@ -232,10 +261,12 @@ static stmt_cache_t *stmt_cache(ap_dbd_t *dbd, int pid)
         }
         apr_pool_userdata_setn(sc, "cartevo:stmts", NULL, dbd->pool);
     }
-    if (!sc->stmts || sc->pid != pid) {
+    if (!sc->stmts || sc->pid != pid || stmts_retire(conn, sc)) {
         apr_pool_clear(sc->pool);
         sc->stmts = apr_hash_make(sc->pool);
+        sc->named = apr_hash_make(sc->pool);
         sc->pid = pid;
+        sc->since = apr_time_now();
     }
     return sc;
 }
@@ -244,7 +275,7 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
                                      const char *label)
 {
     PGconn *conn = pg_conn(dbd);
-    stmt_cache_t *sc = stmt_cache(dbd, conn ? PQbackendPID(conn) : 0);
+    stmt_cache_t *sc = stmt_cache(dbd, conn);
     apr_dbd_prepared_t *st = NULL;
     const char *sql = statement_sql(label);
 
@@ -259,9 +290,12 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
     }
     /* Named (server-side) only on PostgreSQL, whose backend we can tell;
      * unnamed costs no round trip: the driver keeps the text. */
-    if (!conn
-        || apr_dbd_prepare(dbd->driver, sc->pool, dbd->handle, sql, label,
-                           &st) != 0) {
+    if (conn
+        && apr_dbd_prepare(dbd->driver, sc->pool, dbd->handle, sql, label,
+                           &st) == 0) {
+        apr_hash_set(sc->named, label, APR_HASH_KEY_STRING, label);
+    }
+    else {
         if (conn && cc_db_lost(dbd)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CCLOGNO(00206)
                           "connection lost preparing %s", label);

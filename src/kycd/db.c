@@ -123,7 +123,7 @@ static void cache_age(PGconn *conn)
 /* The statement's name on this backend ("kycd_N"), preparing it on first
  * use; 0 when it runs unprepared (the cache is full, or PREPARE failed:
  * the plain call then reports whatever is wrong). */
-static int prepared(PGconn *conn, const char *sql, int n, char name[16])
+static int prepared(PGconn *conn, const char *sql, int n, char name[24])
 {
     uint64_t h = fnv1a(sql);
     PGresult *res;
@@ -135,7 +135,7 @@ static int prepared(PGconn *conn, const char *sql, int n, char name[16])
     cache_age(conn);
     for (i = 0; i < cache.used; i++) {
         if (cache.slot[i].hash == h && strcmp(cache.slot[i].sql, sql) == 0) {
-            snprintf(name, 16, "kycd_%d", i);
+            snprintf(name, 24, "kycd_%d", i);
             return 1;
         }
     }
@@ -143,7 +143,7 @@ static int prepared(PGconn *conn, const char *sql, int n, char name[16])
         || (cache.slot[i].sql = strdup(sql)) == NULL) {
         return 0;
     }
-    snprintf(name, 16, "kycd_%d", i);
+    snprintf(name, 24, "kycd_%d", i);
     res = PQprepare(conn, name, sql, n, NULL);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -161,18 +161,24 @@ static int prepared(PGconn *conn, const char *sql, int n, char name[16])
 static PGresult *run(PGconn *conn, const char *sql, int n,
                      const char *const *vals)
 {
-    char name[16];
+    char name[24];
 
     PGresult *res;
     const char *state;
 
+    /* Before BEGIN the connection is idle: the one moment a thread that
+     * works only in transactions (the dispatcher) can retire its plans. */
+    if (strcmp(sql, "BEGIN") == 0 && cache.conn == conn) {
+        cache_age(conn);
+    }
     if (strcmp(sql, "BEGIN") != 0 && strcmp(sql, "COMMIT") != 0
         && PQstatus(conn) == CONNECTION_OK && prepared(conn, sql, n, name)) {
         res = PQexecPrepared(conn, name, n, vals, NULL, NULL, 0);
         state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         /* A new session the cache did not notice (a reconnect that reused
          * both the PGconn's address and the backend's pid): forget it and
-         * run the text. */
+         * run the text (inside a transaction that fails too, the error
+         * having aborted it; the caller's next one prepares afresh). */
         if (state == NULL || strcmp(state, "26000") != 0) {
             return res;
         }

@@ -1,6 +1,6 @@
 /*
- * db.c: every SQL statement of the module, prepared once per connection by
- * mod_dbd under a label, and a thin wrapper to run them.
+ * db.c: every SQL statement of the module, prepared once per database
+ * session, and a thin wrapper to run them.
  *
  * Creating a customer is ONE statement: a data-modifying CTE writes the
  * customer, its documents, the KYC job and the customer.created outbox
@@ -13,14 +13,19 @@
  * same PGconn under the same ap_dbd_t after a database restart, and the
  * new session knows none of them. The cache is therefore keyed on
  * PQbackendPID() and dropped whenever a statement finds the connection
- * lost. A PREPARE the server refuses leaves that statement running as
- * unnamed text (PQexecParams) on this backend; one that loses the
- * connection is never retried on a new one, since the lost backend may
- * still hold a create's locks (db_cut.t). Read-only statements (and
- * writes that are safe to repeat) are retried once when the connection
- * turns out usable again after a failure (a stale connection to a
- * restarted server); the insert never is, since it may have been
- * committed.
+ * lost. It is also retired (DEALLOCATE of our names, between
+ * transactions) once a minute, because a generic plan lasts until an
+ * ANALYZE and one made while a table was nearly empty turns slow as it
+ * grows, and after a statement failed on a live connection (see
+ * stmts_suspect). A PREPARE the server refuses leaves that statement
+ * running as unnamed text (PQexecParams) on this backend (inside a
+ * transaction it fails that request: the transaction is aborted); one
+ * that loses the connection is never retried on a new one, since the
+ * lost backend may still hold a create's locks (db_cut.t). Read-only
+ * statements (and writes that are safe to repeat) are retried once when
+ * the connection turns out usable again after a failure (a stale
+ * connection to a restarted server); the insert never is, since it may
+ * have been committed.
  */
 #include "cc_mod.h"
 #include "cc_db_sql.h"
@@ -220,6 +225,7 @@ typedef struct {
     apr_pool_t *pool;  /* holds them; cleared with the cache */
     apr_hash_t *stmts; /* label -> apr_dbd_prepared_t */
     apr_hash_t *named; /* the labels prepared on the server */
+    int suspect;       /* a named statement failed: retire when idle */
 } stmt_cache_t;
 
 /* Retires the backend's statements once they are due (see the top of
@@ -233,7 +239,8 @@ static int stmts_retire(PGconn *conn, const stmt_cache_t *sc)
     apr_hash_index_t *hi;
     char sql[64];
 
-    if (!conn || !sc->stmts || apr_time_now() - sc->since < STMT_MAX_AGE
+    if (!conn || !sc->stmts
+        || (!sc->suspect && apr_time_now() - sc->since < STMT_MAX_AGE)
         || PQtransactionStatus(conn) != PQTRANS_IDLE) {
         return 0;
     }
@@ -265,6 +272,7 @@ static stmt_cache_t *stmt_cache(ap_dbd_t *dbd, PGconn *conn)
         apr_pool_clear(sc->pool);
         sc->stmts = apr_hash_make(sc->pool);
         sc->named = apr_hash_make(sc->pool);
+        sc->suspect = 0;
         sc->pid = pid;
         sc->since = apr_time_now();
     }
@@ -323,6 +331,22 @@ ap_dbd_t *cc_db_acquire(request_rec *r)
     return dbd;
 }
 
+/* A statement failed on a live connection: most often what it did was
+ * refused (a unique violation), but it may also be a session that no
+ * longer knows our names (a reset we did not see that reused the
+ * backend's pid). Which one, the driver does not say; so the statements
+ * are retired and prepared again before the next one runs outside a
+ * transaction, which costs a few round trips after a 409. */
+static void stmts_suspect(ap_dbd_t *dbd)
+{
+    stmt_cache_t *sc = NULL;
+
+    apr_pool_userdata_get((void **)&sc, "cartevo:stmts", dbd->pool);
+    if (sc) {
+        sc->suspect = 1;
+    }
+}
+
 static void collect_args(va_list ap, const char **args, int *n)
 {
     const char *a;
@@ -362,6 +386,9 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
     rc = run_select(r, dbd, label, res, n, args);
     if (rc != 0 && cc_db_lost(dbd)) {
         forget_backend(dbd);
+    }
+    else if (rc != 0) {
+        stmts_suspect(dbd);
     }
     /* After a reconnect the statement is prepared again on the new
      * backend (its pid differs, and forget_backend dropped the cache). */

@@ -123,6 +123,8 @@ int cc_auth_check(request_rec *r, cc_principal_t *who, int *kyb_approved)
                            who->company_id) != 0) {
         return HTTP_UNAUTHORIZED;
     }
+    /* The signature holds: the token's company, whatever follows. */
+    apr_table_set(r->notes, CC_NOTE_COMPANY, who->company_id);
     if (!cache_lookup(who->client_id, now,
                       apr_time_from_sec(sc->auth_cache_seconds), &e)) {
         dbd = cc_db_acquire(r);

@@ -25,6 +25,11 @@ extern module AP_MODULE_DECLARE_DATA cartevo_customers_module;
 
 #define CC_HANDLER_NAME "cartevo-customers"
 
+/* Request notes for logs (conf/cartevo-log.conf): ids only, never PII. */
+#define CC_NOTE_REQUEST "cartevo-request-id"
+#define CC_NOTE_COMPANY "cartevo-company-id"
+#define CC_NOTE_CUSTOMER "cartevo-customer-id"
+
 /* Per-server: resources. Unset values are NULL / -1 and get their
  * defaults in one place, cc_cfg_srv(). */
 typedef struct {

@@ -320,6 +320,7 @@ static json_object *created_body(cc_create_t *c, const insert_t *ins)
     const char *v[CC_F__COUNT], *base = cc_http_public_base(r);
     cc_customer_t cu;
 
+    apr_table_set(r->notes, CC_NOTE_CUSTOMER, c->id);
     field_texts(c, v);
     memset(&cu, 0, sizeof(cu));
     cu.id = c->id;

@@ -66,10 +66,19 @@ static int is_error_redirect(request_rec *r)
 static int error_redirect(request_rec *r, const char *status)
 {
     int st = atoi(status);
-    const char *rid = apr_table_get(r->prev->notes, "cartevo-request-id");
+    static const char *const notes[] = { CC_NOTE_REQUEST, CC_NOTE_COMPANY,
+                                         CC_NOTE_CUSTOMER };
+    const char *rid = apr_table_get(r->prev->notes, CC_NOTE_REQUEST);
+    const char *v;
+    apr_size_t i;
 
+    /* The error page is logged as its own request too. */
+    for (i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+        if ((v = apr_table_get(r->prev->notes, notes[i])) != NULL) {
+            apr_table_setn(r->notes, notes[i], v);
+        }
+    }
     if (rid) {
-        apr_table_setn(r->notes, "cartevo-request-id", rid);
         apr_table_setn(r->err_headers_out, "X-Request-Id", rid);
     }
 

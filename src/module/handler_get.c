@@ -66,6 +66,7 @@ int cc_handle_get(request_rec *r, const char *id)
     if (!found) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
     }
+    apr_table_set(r->notes, CC_NOTE_CUSTOMER, id);
     return cc_http_json(r, HTTP_OK,
                         cc_json_success_new(HTTP_OK,
                                             "Customer retrieved successfully",
@@ -143,6 +144,7 @@ int cc_handle_document(request_rec *r, const char *id, const char *side)
     if (!customer) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Customer not found");
     }
+    apr_table_set(r->notes, CC_NOTE_CUSTOMER, id);
     if (!name || !mime) {
         return cc_http_error(r, HTTP_NOT_FOUND, "Document not found");
     }

@@ -35,7 +35,7 @@ void cc_http_request_id(request_rec *r)
                                         : r->log_id;
     }
     if (in) {
-        apr_table_setn(r->notes, "cartevo-request-id", in);
+        apr_table_setn(r->notes, CC_NOTE_REQUEST, in);
         /* err_headers_out so that every answer, errors included, has it. */
         apr_table_setn(r->err_headers_out, "X-Request-Id", in);
     }

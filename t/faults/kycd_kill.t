@@ -3,7 +3,8 @@
 # poke of a dead daemon fails quietly: jobs are durable), every job reaches
 # exactly one outcome, every event is delivered at least once, and
 # duplicate deliveries are no more than the attempts that can be in flight
-# at a kill (webhook_workers per kill).
+# at a kill (webhook_workers per kill). An unreachable daemon is warned
+# about (CC00701) at most once a minute per httpd child, the rest at debug.
 use strict;
 use warnings;
 use Test::More;
@@ -13,6 +14,7 @@ use Cartevo::Stack ();
 use Cartevo::Load ();
 use Cartevo::Reconcile ();
 use File::Temp ();
+use Time::Local ();
 
 plan skip_all => 'needs root (./dev test)' unless $> == 0;
 
@@ -50,5 +52,26 @@ is_deeply($bad, [], 'reconciled: ' . Cartevo::Reconcile::figures_line($fig))
 ok($fig->{duplicate_receipts} <= 2 * $workers,
     "duplicates ($fig->{duplicate_receipts}) within the attempts in flight at two kills");
 $st->receiver_stop;
+
+# With the daemon gone, more creates: their pokes fail too.
+ok($st->kycd_kill9, 'daemon killed with -9 for the warning check');
+my $more = Cartevo::Load::wait_all(Cartevo::Load::start(base => $st->base, token => $token,
+    jpeg => doc_bytes('id-front.jpg'), n => 12, concurrency => 3, tag => 'kycdwarn',
+    out => "$tmp/w"));
+is(scalar(grep { $_->{status} == 201 } @$more), 12, 'creates with no daemon: 201');
+# This stack's children only (the state directory outlives a run).
+my %mine = map { $_ => 1 } $st->httpd_children;
+my %at;
+open my $log, '<', $st->env('STATE') . '/httpd/error.log' or die "error.log: $!";
+while (<$log>) {
+    next unless /CC00701/;
+    my ($y, $mo, $d, $h, $mi, $sec, $pid) =
+        /^\[(\d+)-(\d+)-(\d+) (\d+):(\d+):([\d.]+)\].*\[pid (\d+):/ or next;
+    next unless $mine{$pid};
+    push @{ $at{$pid} }, Time::Local::timegm(0, $mi, $h, $d, $mo - 1, $y) + $sec;
+}
+my @close = grep { my $t = $at{$_}; grep { $t->[$_] - $t->[$_ - 1] < 60 } 1 .. $#$t } keys %at;
+ok(scalar(keys %at) >= 1, 'the unreachable daemon was warned about (' . scalar(keys %at) . ' children)');
+is_deeply(\@close, [], 'at most one warning a minute per child');
 $st->down;
 done_testing();

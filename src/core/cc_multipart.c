@@ -890,6 +890,143 @@ static size_t data_run(const unsigned char *buf, size_t i, size_t end)
     }
 }
 
+/* Part data (or preamble) from buf[i]: emits the run up to the next line
+ * break that may begin a delimiter and holds that break; returns where
+ * scanning goes on. */
+static size_t scan_data(cc_mp_parser_t *p, const unsigned char *buf,
+                        size_t i, size_t len)
+{
+    size_t j, end = len;
+
+    /* In the preamble, stop right at the byte that crosses the cap so the
+     * error offset does not depend on chunking. */
+    if (p->state == ST_PREAMBLE
+        && end - i > p->lim.max_preamble - p->preamble) {
+        end = i + (p->lim.max_preamble - p->preamble) + 1;
+    }
+    j = data_run(buf, i, end);
+    if (emit(p, buf + i, j - i) != 0 || j == end) {
+        return j;
+    }
+    p->hold[0] = buf[j];
+    p->hold_len = 1;
+    if (buf[j] == '\r') {
+        p->scan = SC_CR;
+    }
+    else {
+        p->lb = LB_LF;
+        p->match = 0;
+        p->scan = SC_DASH;
+    }
+    return j + 1;
+}
+
+/* What is held cannot be a delimiter: it is data, and the byte at hand
+ * is looked at again as data. */
+static int not_a_delimiter(cc_mp_parser_t *p)
+{
+    p->scan = SC_DATA;
+    return release_hold(p, p->hold_len);
+}
+
+/* The steps of the delimiter match, one byte each. They return 1 when c
+ * was consumed (also on an error, which includes the offending byte) and
+ * 0 when c must be looked at again in the new scan state. */
+static int step_cr(cc_mp_parser_t *p, unsigned char c)
+{
+    if (c == '\n' || c == '-') {
+        p->hold[p->hold_len++] = c;
+        p->lb = c == '\n' ? LB_CRLF : LB_CR;
+        p->match = c == '\n' ? 0 : 1;
+        p->scan = SC_DASH;
+        return 1;
+    }
+    if (c == '\r') {
+        if (release_hold(p, 1) == 0) {
+            p->hold[0] = c;
+            p->hold_len = 1;
+        }
+        return 1;
+    }
+    return not_a_delimiter(p) != 0;
+}
+
+static int step_dash(cc_mp_parser_t *p, unsigned char c)
+{
+    /* The held bytes hold no CR/LF after the line break, so no delimiter
+     * can start inside them. */
+    if (c != (unsigned char)p->dash_boundary[p->match]) {
+        return not_a_delimiter(p) != 0;
+    }
+    p->hold[p->hold_len++] = c;
+    if (++p->match == p->dash_len) {
+        p->scan = SC_TAIL;
+    }
+    return 1;
+}
+
+/* A "--" boundary line after a bare CR or LF is an error, not data. */
+static int bare_break(const cc_mp_parser_t *p)
+{
+    return p->lb == LB_LF || p->lb == LB_CR;
+}
+
+static int step_tail(cc_mp_parser_t *p, unsigned char c)
+{
+    if (c == '-' || c == '\r') {
+        p->hold[p->hold_len++] = c;
+        p->scan = c == '-' ? SC_TAIL_DASH : SC_TAIL_CR;
+    }
+    else if (c == '\n' || (is_ows(c) && bare_break(p))) {
+        fail(p, ERR_CRLF);
+    }
+    else if (is_ows(c)) {
+        p->hold_len = 0;
+        p->pad = 1;
+        p->state = ST_PAD;
+    }
+    else {
+        return not_a_delimiter(p) != 0;
+    }
+    return 1;
+}
+
+static int step_tail_dash(cc_mp_parser_t *p, unsigned char c)
+{
+    if (c != '-') {
+        return not_a_delimiter(p) != 0;
+    }
+    if (bare_break(p)) {
+        fail(p, ERR_CRLF);
+        return 1;
+    }
+    p->hold_len = 0;
+    close_done(p);
+    return 1;
+}
+
+static int step_tail_cr(cc_mp_parser_t *p, unsigned char c)
+{
+    if (c != '\n') {
+        /* "--boundary" CR X is data, but that CR may still begin the next
+         * line break. */
+        if (release_hold(p, p->hold_len - 1) != 0) {
+            return 1;
+        }
+        p->hold[0] = '\r';
+        p->hold_len = 1;
+        p->scan = SC_CR;
+        return 0;
+    }
+    if (bare_break(p)) {
+        fail(p, ERR_CRLF);
+        return 1;
+    }
+    p->hold_len = 0;
+    delimiter_done(p);
+    return 1;
+}
+
 /* Scans preamble or part data from buf[0..len). Returns the number of
  * bytes consumed; on error that includes the offending byte. Stops early
  * when a delimiter changes the state. */
@@ -899,150 +1036,24 @@ static size_t scan(cc_mp_parser_t *p, const unsigned char *buf, size_t len)
     enum mp_state entry = p->state;
 
     while (i < len && p->status == CC_MP_OK && p->state == entry) {
-        unsigned char c = buf[i];
-
         switch (p->scan) {
-        case SC_DATA: {
-            size_t j = i, end = len;
-
-            /* In the preamble, stop right at the byte that crosses the
-             * cap so the error offset does not depend on chunking. */
-            if (p->state == ST_PREAMBLE
-                && end - i > p->lim.max_preamble - p->preamble) {
-                end = i + (p->lim.max_preamble - p->preamble) + 1;
-            }
-            j = data_run(buf, i, end);
-            if (emit(p, buf + i, j - i) != 0) {
-                return j;
-            }
-            if (j == end) {
-                i = j;
-                break;
-            }
-            p->hold[0] = buf[j];
-            p->hold_len = 1;
-            if (buf[j] == '\r') {
-                p->scan = SC_CR;
-            }
-            else {
-                p->lb = LB_LF;
-                p->match = 0;
-                p->scan = SC_DASH;
-            }
-            i = j + 1;
+        case SC_DATA:
+            i = scan_data(p, buf, i, len);
             break;
-        }
         case SC_CR:
-            if (c == '\n') {
-                p->hold[p->hold_len++] = c;
-                p->lb = LB_CRLF;
-                p->match = 0;
-                p->scan = SC_DASH;
-            }
-            else if (c == '\r') {
-                if (release_hold(p, 1) != 0) {
-                    return i + 1;
-                }
-                p->hold[0] = c;
-                p->hold_len = 1;
-            }
-            else if (c == '-') {
-                p->hold[p->hold_len++] = c;
-                p->lb = LB_CR;
-                p->match = 1;
-                p->scan = SC_DASH;
-            }
-            else {
-                if (release_hold(p, p->hold_len) != 0) {
-                    return i + 1;
-                }
-                p->scan = SC_DATA;
-                continue;
-            }
-            i++;
+            i += (size_t)step_cr(p, buf[i]);
             break;
         case SC_DASH:
-            if (c != (unsigned char)p->dash_boundary[p->match]) {
-                /* The held bytes hold no CR/LF after the line break, so
-                 * no delimiter can start inside them: release them all. */
-                if (release_hold(p, p->hold_len) != 0) {
-                    return i + 1;
-                }
-                p->scan = SC_DATA;
-                continue;
-            }
-            p->hold[p->hold_len++] = c;
-            if (++p->match == p->dash_len) {
-                p->scan = SC_TAIL;
-            }
-            i++;
+            i += (size_t)step_dash(p, buf[i]);
             break;
         case SC_TAIL:
-            if (c == '-') {
-                p->hold[p->hold_len++] = c;
-                p->scan = SC_TAIL_DASH;
-            }
-            else if (c == '\r') {
-                p->hold[p->hold_len++] = c;
-                p->scan = SC_TAIL_CR;
-            }
-            else if (c == '\n') {
-                fail(p, ERR_CRLF);
-                return i + 1;
-            }
-            else if (is_ows(c)) {
-                if (p->lb == LB_LF || p->lb == LB_CR) {
-                    fail(p, ERR_CRLF);
-                    return i + 1;
-                }
-                p->hold_len = 0;
-                p->pad = 1;
-                p->state = ST_PAD;
-            }
-            else {
-                if (release_hold(p, p->hold_len) != 0) {
-                    return i + 1;
-                }
-                p->scan = SC_DATA;
-                continue;
-            }
-            i++;
+            i += (size_t)step_tail(p, buf[i]);
             break;
         case SC_TAIL_DASH:
-            if (c != '-') {
-                if (release_hold(p, p->hold_len) != 0) {
-                    return i + 1;
-                }
-                p->scan = SC_DATA;
-                continue;
-            }
-            if (p->lb == LB_LF || p->lb == LB_CR) {
-                fail(p, ERR_CRLF);
-                return i + 1;
-            }
-            p->hold_len = 0;
-            close_done(p);
-            i++;
+            i += (size_t)step_tail_dash(p, buf[i]);
             break;
         case SC_TAIL_CR:
-            if (c != '\n') {
-                /* "--boundary" CR X is data, but that CR may still begin
-                 * the next line break. */
-                if (release_hold(p, p->hold_len - 1) != 0) {
-                    return i + 1;
-                }
-                p->hold[0] = '\r';
-                p->hold_len = 1;
-                p->scan = SC_CR;
-                continue;
-            }
-            if (p->lb == LB_LF || p->lb == LB_CR) {
-                fail(p, ERR_CRLF);
-                return i + 1;
-            }
-            p->hold_len = 0;
-            delimiter_done(p);
-            i++;
+            i += (size_t)step_tail_cr(p, buf[i]);
             break;
         }
     }

@@ -5,6 +5,7 @@
  * (see ctl.h).
  */
 #include "ctl.h"
+#include "cc_schema.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -305,26 +306,19 @@ static int migration_applied(PGconn *conn, long version)
     return found;
 }
 
-int ctl_migrate(PGconn *conn, const char *dir)
+/* Takes the session lock (released at disconnect: a second concurrent
+ * run waits here and then finds everything recorded) and creates the
+ * table under it, as CREATE TABLE IF NOT EXISTS itself can race. */
+static int migrations_begin(PGconn *conn)
 {
     const char *lock[1] = { MIGRATE_LOCK_KEY };
-    ctl_migration *m = NULL;
-    size_t n = 0, i;
     PGresult *res;
-    int rc = EXIT_OK;
 
-    if (migrations_load(dir, &m, &n) != 0) {
-        return EXIT_FAIL;
-    }
-    /* Session lock, released at disconnect: a second concurrent run waits
-     * here and then finds everything recorded. The table is created under
-     * the lock too, as CREATE TABLE IF NOT EXISTS itself can race. */
     res = ctl_db_exec(conn, "cannot take the migration lock",
                       "SELECT pg_advisory_lock($1::bigint)",
                       1, lock, NULL, NULL);
     if (res == NULL) {
-        migrations_free(m, n);
-        return EXIT_FAIL;
+        return -1;
     }
     PQclear(res);
     res = ctl_db_exec(conn, "cannot create schema_migrations",
@@ -334,10 +328,49 @@ int ctl_migrate(PGconn *conn, const char *dir)
                       " applied_at timestamptz NOT NULL DEFAULT now())",
                       0, NULL, NULL, NULL);
     if (res == NULL) {
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+/* A database migrated by a newer release is left alone: applying older
+ * files to it cannot make it match them, and running this release's
+ * services on it is refused anyway (cc_schema.h). 0, or -1 (said). */
+static int refuse_newer(PGconn *conn, const ctl_migration *m, size_t n)
+{
+    long have = n > 0 ? m[n - 1].version : 0, db;
+    PGresult *res = ctl_db_exec(conn, "cannot read schema_migrations",
+                                CC_SCHEMA_VERSION_SQL,
+                                0, NULL, NULL, NULL);
+
+    if (res == NULL) {
+        return -1;
+    }
+    db = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (db > have) {
+        fprintf(stderr, "cartevoctl: the database is at schema version %ld, "
+                "newer than this cartevoctl's migrations (up to %ld): use "
+                "the cartevoctl of the release that migrated it\n", db, have);
+        return -1;
+    }
+    return 0;
+}
+
+int ctl_migrate(PGconn *conn, const char *dir)
+{
+    ctl_migration *m = NULL;
+    size_t n = 0, i;
+    int rc = EXIT_OK;
+
+    if (migrations_load(dir, &m, &n) != 0) {
+        return EXIT_FAIL;
+    }
+    if (migrations_begin(conn) != 0 || refuse_newer(conn, m, n) != 0) {
         migrations_free(m, n);
         return EXIT_FAIL;
     }
-    PQclear(res);
     for (i = 0; i < n; i++) {
         int r = migration_applied(conn, m[i].version);
 

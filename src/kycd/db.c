@@ -16,6 +16,9 @@
  * transactions.
  */
 #include "kycd.h"
+#include "cc_schema.h"
+
+#include <stdatomic.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +52,46 @@ static void quiet_notices(void *arg, const PGresult *res)
     (void)res;
 }
 
+/* When the daemon last said its database has the wrong schema: once a
+ * minute, however many threads reconnect (decisions.md 4). */
+static _Atomic time_t schema_warned;
+
+/* The database's schema version (CC_SCHEMA_VERSION_SQL; no
+ * schema_migrations table, SQLSTATE 42P01, is version 0), checked on
+ * every new connection: at start and after each reconnect, which may
+ * reach another server or one migrated meanwhile. Outside this build's
+ * range the connection is refused, and each thread waits and retries as
+ * it does when the server is down. */
+static int schema_supported(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, CC_SCHEMA_VERSION_SQL);
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    long v = -1;
+    time_t now = time(NULL), seen;
+
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        v = atol(PQgetvalue(res, 0, 0));
+    }
+    else if (state && strcmp(state, "42P01") == 0) {
+        v = 0;
+    }
+    PQclear(res);
+    if (CC_SCHEMA_SUPPORTED(v)) {
+        return 1;
+    }
+    seen = atomic_load(&schema_warned);
+    if (v < 0) {
+        cc_kycd_log(CC_LOG_ERR, "cannot read the schema version");
+    }
+    else if (now - seen >= 60
+             && atomic_compare_exchange_strong(&schema_warned, &seen, now)) {
+        cc_kycd_log(CC_LOG_ERR, "schema version %ld, this build supports "
+                    "%d..%d: run cartevoctl migrate", v, CC_SCHEMA_MIN,
+                    CC_SCHEMA_MAX);
+    }
+    return 0;
+}
+
 PGconn *cc_db_connect(const cc_kycd_cfg_t *cfg, const char *app)
 {
     const char *const k[] = { "dbname", "fallback_application_name",
@@ -65,6 +108,10 @@ PGconn *cc_db_connect(const cc_kycd_cfg_t *cfg, const char *app)
         return NULL;
     }
     PQsetNoticeReceiver(conn, quiet_notices, NULL);
+    if (!schema_supported(conn)) {
+        PQfinish(conn);
+        return NULL;
+    }
     return conn;
 }
 

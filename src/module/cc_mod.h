@@ -18,6 +18,8 @@
 #include "cc_json.h"
 #include "cc_store.h"
 
+#include <stdatomic.h>
+
 /* Every ap_log_* line of this module carries a unique tag. */
 #define CCLOGNO(n) "CC" #n ": "
 
@@ -77,6 +79,10 @@ int cc_cfg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s);
 const cc_srv_cfg_t *cc_cfg_srv(const request_rec *r);
 const cc_dir_cfg_t *cc_cfg_dir(const request_rec *r);
+
+/* log.c: when this process last logged a line of one kind. */
+typedef _Atomic apr_time_t cc_log_slot_t;
+int cc_log_minutely(cc_log_slot_t *last, int level);
 
 /* respond.c: the one place that turns outcomes into HTTP answers. */
 int cc_http_error(request_rec *r, int status, const char *message);

@@ -29,6 +29,7 @@
  */
 #include "cc_mod.h"
 #include "cc_db_sql.h"
+#include "cc_schema.h"
 
 #include "apr_optional.h"
 #include "apr_strings.h"
@@ -43,6 +44,7 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
 
 static PGconn *pg_conn(ap_dbd_t *dbd);
 static void forget_backend(ap_dbd_t *dbd);
+static int schema_ok(request_rec *r, ap_dbd_t *dbd);
 
 
 #define BACKEND_START_US \
@@ -320,15 +322,92 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
     return st;
 }
 
+/* The schema version a backend was found at (decisions.md 4): checked on
+ * a connection's first use and after every reconnect (a new backend pid),
+ * since a reconnect may reach another server (a failover) or one that
+ * was migrated meanwhile. A version outside the range is checked again
+ * after SCHEMA_RECHECK, so that the API comes back by itself once the
+ * admin has run cartevoctl migrate. */
+#define SCHEMA_RECHECK apr_time_from_sec(5)
+
+typedef struct {
+    int pid;           /* PQbackendPID() it was read on; 0: none */
+    int ok;
+    apr_time_t at;
+} schema_seen_t;
+
+static cc_log_slot_t schema_warned, acquire_warned;
+
+/* The version, or -1 when it could not be read. A database without a
+ * schema_migrations table (SQLSTATE 42P01: nobody migrated it) is at
+ * version 0. Sent as text on libpq directly, once per backend, because
+ * only the SQLSTATE tells a missing table from a failing server. */
+static long schema_version(PGconn *conn, ap_dbd_t *dbd)
+{
+    PGresult *res = PQexecParams(conn, CC_SCHEMA_VERSION_SQL, 0, NULL, NULL,
+                                 NULL, NULL, 0);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    long v = -1;
+
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        v = atol(PQgetvalue(res, 0, 0));
+    }
+    else if (state && strcmp(state, "42P01") == 0) {
+        v = 0;
+    }
+    PQclear(res);
+    if (cc_db_lost(dbd)) {
+        forget_backend(dbd);
+    }
+    return v;
+}
+
+static int schema_ok(request_rec *r, ap_dbd_t *dbd)
+{
+    PGconn *conn = pg_conn(dbd);
+    schema_seen_t *seen = NULL;
+    long v;
+    int level;
+
+    if (!conn) {
+        return 1;   /* not PostgreSQL: nothing to ask */
+    }
+    apr_pool_userdata_get((void **)&seen, "cartevo:schema", dbd->pool);
+    if (!seen) {
+        seen = apr_pcalloc(dbd->pool, sizeof(*seen));
+        apr_pool_userdata_setn(seen, "cartevo:schema", NULL, dbd->pool);
+    }
+    if (seen->pid == PQbackendPID(conn)
+        && (seen->ok || apr_time_now() - seen->at < SCHEMA_RECHECK)) {
+        return seen->ok;
+    }
+    v = schema_version(conn, dbd);
+    seen->pid = v < 0 ? 0 : PQbackendPID(conn);
+    seen->ok = CC_SCHEMA_SUPPORTED(v);
+    seen->at = apr_time_now();
+    if (!seen->ok && v >= 0) {
+        level = cc_log_minutely(&schema_warned, APLOG_ERR);
+        ap_log_rerror(APLOG_MARK, level, 0, r, CCLOGNO(00207)
+                      "schema version %ld, this build supports %d..%d: run "
+                      "cartevoctl migrate", v, CC_SCHEMA_MIN, CC_SCHEMA_MAX);
+    }
+    return seen->ok;
+}
+
+/* NULL (the caller answers 503) when there is no usable connection or
+ * its database has a schema this build does not support. */
 ap_dbd_t *cc_db_acquire(request_rec *r)
 {
     ap_dbd_t *dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
+    int level;
 
     if (!dbd) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00202)
+        level = cc_log_minutely(&acquire_warned, APLOG_ERR);
+        ap_log_rerror(APLOG_MARK, level, 0, r, CCLOGNO(00202)
                       "no database connection");
+        return NULL;
     }
-    return dbd;
+    return schema_ok(r, dbd) ? dbd : NULL;
 }
 
 /* A statement failed on a live connection: most often what it did was
@@ -391,8 +470,10 @@ int cc_db_select(request_rec *r, ap_dbd_t *dbd, const char *label,
         stmts_suspect(dbd);
     }
     /* After a reconnect the statement is prepared again on the new
-     * backend (its pid differs, and forget_backend dropped the cache). */
-    if (rc != 0 && is_retry_safe(label) && cc_db_alive(r, dbd)) {
+     * backend (its pid differs, and forget_backend dropped the cache),
+     * once that backend's schema is one this build supports. */
+    if (rc != 0 && is_retry_safe(label) && cc_db_alive(r, dbd)
+        && schema_ok(r, dbd)) {
         rc = run_select(r, dbd, label, res, n, args);
     }
     if (rc != 0 && err) {
@@ -455,7 +536,8 @@ const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
 
 int cc_db_failure(request_rec *r, ap_dbd_t *dbd, const char *what)
 {
-    if (!dbd || cc_db_lost(dbd) || !cc_db_alive(r, dbd)) {
+    if (!dbd || cc_db_lost(dbd) || !cc_db_alive(r, dbd)
+        || !schema_ok(r, dbd)) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CCLOGNO(00204)

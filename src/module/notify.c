@@ -15,7 +15,6 @@
 #include "apr_strings.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -55,22 +54,8 @@ static apr_status_t connect_within(int fd, const struct sockaddr_un *sa,
     }
 }
 
-/* When this process last warned (apr_time_t); shared by its threads. */
-static _Atomic apr_time_t last_warning;
-
-/* APLOG_WARNING for the first failure of a minute, else APLOG_DEBUG; the
- * one thread that moves the timestamp gets the warning. */
-static int failure_level(void)
-{
-    apr_time_t now = apr_time_now();
-    apr_time_t seen = atomic_load(&last_warning);
-
-    if (now - seen >= apr_time_from_sec(60)
-        && atomic_compare_exchange_strong(&last_warning, &seen, now)) {
-        return APLOG_WARNING;
-    }
-    return APLOG_DEBUG;
-}
+/* When this process last warned; shared by its threads. */
+static cc_log_slot_t last_warning;
 
 void cc_notify_daemon(request_rec *r, const char *job_id)
 {
@@ -102,8 +87,7 @@ void cc_notify_daemon(request_rec *r, const char *job_id)
         close(fd);
     }
     if (rv != APR_SUCCESS) {
-        /* Decided once: ap_log_rerror evaluates its level twice. */
-        level = failure_level();
+        level = cc_log_minutely(&last_warning, APLOG_WARNING);
         ap_log_rerror(APLOG_MARK, level, rv, r, CCLOGNO(00701)
                       "KYC daemon not reachable at %s; job %s waits for its "
                       "next sweep", sc->daemon_socket, job_id);

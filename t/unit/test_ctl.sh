@@ -212,6 +212,21 @@ cp "$tmp/m/9_nine.sql" "$tmp/m/009_again.sql"
 expect 1 "duplicate version refused" "$CTL" migrate --dir "$tmp/m"
 rm "$tmp/m/009_again.sql"
 expect 1 "missing directory" "$CTL" migrate --dir "$tmp/none"
+# A database a newer release migrated: nothing applied, the version said.
+sp=$schema2 sql "INSERT INTO schema_migrations (version, name) VALUES (40, 'future')"
+echo "CREATE TABLE thirty (x int);" >"$tmp/m/30_thirty.sql"
+expect 1 "a database newer than the migrations refused" \
+    "$CTL" migrate --dir "$tmp/m"
+check "the refusal names both versions" \
+    matches "$err" '.*schema version 40, newer than .*\(up to 30\).*'
+check "nothing applied to the newer database" test "$(sp=$schema2 sql \
+    "SELECT count(*) FROM pg_tables WHERE tablename = 'thirty'
+     AND schemaname = '$schema2'")" -eq 0
+rm "$tmp/m/30_thirty.sql"
+# The module and the daemon support up to the newest shipped migration.
+newest=$(ls "$top/conf/schema" | sed -n 's/^0*\([0-9][0-9]*\)_.*\.sql$/\1/p' | sort -n | tail -n1)
+check "CC_SCHEMA_MAX is the newest migration ($newest)" \
+    grep -Eq "^#define CC_SCHEMA_MAX $newest\$" "$top/src/core/cc_schema.h"
 
 # Two concurrent runs: the advisory lock makes one wait; each file is
 # applied exactly once and both succeed.

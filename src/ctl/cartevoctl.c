@@ -48,7 +48,7 @@ static void usage(const char *problem)
     }
     fputs("usage: cartevoctl [--db DSN] COMMAND ...\n"
           "  migrate [--dir DIR]          apply new DIR/NNN_name.sql files\n"
-          "                               (default DIR: conf/schema)\n"
+          "                               (default " CC_SCHEMA_DIR ")\n"
           "  company create NAME [--kyb STATUS]\n"
           "  company find-or-create NAME --state-file FILE [--kyb STATUS]\n"
           "  company kyb COMPANY_ID STATUS\n"
@@ -368,7 +368,7 @@ int main(int argc, char **argv)
     }
     switch (cmd) {
     case CMD_MIGRATE:
-        rc = ctl_migrate(conn, a.dir != NULL ? a.dir : "conf/schema");
+        rc = ctl_migrate(conn, a.dir != NULL ? a.dir : CC_SCHEMA_DIR);
         break;
     case CMD_COMPANY_CREATE:
         rc = ctl_company_create(conn, a.pos[2], kyb);

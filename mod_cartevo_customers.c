@@ -44,6 +44,9 @@ static void cc_register_hooks(apr_pool_t *p)
     ap_hook_child_init(cc_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(cc_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cc_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(cc_metrics_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(cc_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(cc_metrics_log, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(cartevo_customers) = {

@@ -84,6 +84,34 @@ const cc_dir_cfg_t *cc_cfg_dir(const request_rec *r);
 typedef _Atomic apr_time_t cc_log_slot_t;
 int cc_log_minutely(cc_log_slot_t *last, int level);
 
+/* metrics.c: Prometheus metrics in shared memory (see the file). */
+#define CC_METRICS_HANDLER_NAME "cartevo-metrics"
+typedef enum {
+    CC_EP_UNMATCHED = 0,
+    CC_EP_TOKEN,
+    CC_EP_CUSTOMERS,
+    CC_EP_ENROLL,
+    CC_EP_CUSTOMER,
+    CC_EP_DOCUMENT,
+    CC_EP_COUNT
+} cc_endpoint_t;
+typedef enum {
+    CC_REJECT_TOO_LARGE = 0,
+    CC_REJECT_TYPE,
+    CC_REJECT_UNREADABLE,
+    CC_REJECT_TOO_SMALL,
+    CC_REJECT_COUNT
+} cc_reject_t;
+int cc_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
+/* The route template the dispatcher chose for r. */
+void cc_metrics_route(request_rec *r, cc_endpoint_t ep);
+void cc_metrics_upload(apr_off_t bytes);
+void cc_metrics_rejected(cc_reject_t why);
+void cc_metrics_db_error(void);
+int cc_metrics_log(request_rec *r);
+int cc_metrics_handler(request_rec *r);
+
 /* respond.c: the one place that turns outcomes into HTTP answers. */
 int cc_http_error(request_rec *r, int status, const char *message);
 /* Answers 401, 403, 503 (with Retry-After) or 507 with the contract's

@@ -264,6 +264,7 @@ static void insert_failed(cc_create_t *c, ap_dbd_t *dbd, const char *err,
     if (cc_db_lost(dbd)) {
         /* A restart, a failover or a killed session under a pooled
          * connection: a 503, and the row may have committed. */
+        cc_metrics_db_error();
         committed = committed_anyway(c, dbd);
         out->row_may_exist = committed != 0;
         out->status = HTTP_SERVICE_UNAVAILABLE;

@@ -402,12 +402,17 @@ ap_dbd_t *cc_db_acquire(request_rec *r)
     int level;
 
     if (!dbd) {
+        cc_metrics_db_error();
         level = cc_log_minutely(&acquire_warned, APLOG_ERR);
         ap_log_rerror(APLOG_MARK, level, 0, r, CCLOGNO(00202)
                       "no database connection");
         return NULL;
     }
-    return schema_ok(r, dbd) ? dbd : NULL;
+    if (!schema_ok(r, dbd)) {
+        cc_metrics_db_error();
+        return NULL;
+    }
+    return dbd;
 }
 
 /* A statement failed on a live connection: most often what it did was
@@ -534,8 +539,13 @@ const char *cc_db_get(request_rec *r, ap_dbd_t *dbd, apr_dbd_row_t *row,
     return apr_pstrdup(r->pool, v);
 }
 
+/* Counted here when there is a connection: without one, cc_db_acquire
+ * has counted the failure already. */
 int cc_db_failure(request_rec *r, ap_dbd_t *dbd, const char *what)
 {
+    if (dbd) {
+        cc_metrics_db_error();
+    }
     if (!dbd || cc_db_lost(dbd) || !cc_db_alive(r, dbd)
         || !schema_ok(r, dbd)) {
         return HTTP_SERVICE_UNAVAILABLE;

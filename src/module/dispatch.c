@@ -125,6 +125,7 @@ static int route_customer(request_rec *r, const char *rest)
     char *id;
 
     if (!slash && *rest) {
+        cc_metrics_route(r, CC_EP_CUSTOMER);
         if (!is_get(r)) {
             return not_allowed(r, "GET, HEAD");
         }
@@ -134,6 +135,7 @@ static int route_customer(request_rec *r, const char *rest)
     if (slash && slash != rest
         && (strcmp(slash, "/documents/front") == 0
             || strcmp(slash, "/documents/back") == 0)) {
+        cc_metrics_route(r, CC_EP_DOCUMENT);
         if (!is_get(r)) {
             return not_allowed(r, "GET, HEAD");
         }
@@ -150,10 +152,12 @@ static int route(request_rec *r, const char *path)
     int rc;
 
     if (strcmp(path, "/auth/token") == 0) {
+        cc_metrics_route(r, CC_EP_TOKEN);
         return r->method_number == M_POST ? cc_handle_token(r)
                                           : not_allowed(r, "POST");
     }
     if (strcmp(path, "/customers") == 0) {
+        cc_metrics_route(r, CC_EP_CUSTOMERS);
         if (r->method_number == M_POST) {
             return cc_handle_create(r);
         }
@@ -164,6 +168,7 @@ static int route(request_rec *r, const char *path)
         return cc_handle_list(r);
     }
     if (strcmp(path, "/customers/enroll") == 0) {
+        cc_metrics_route(r, CC_EP_ENROLL);
         return r->method_number == M_POST ? cc_handle_enroll(r)
                                           : not_allowed(r, "POST");
     }

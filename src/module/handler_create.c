@@ -109,6 +109,7 @@ static int read_body(cc_create_t *c, const char *boundary, cc_upload_t *up,
     int i;
 
     cc_upload_read(r, boundary, up);
+    cc_metrics_upload(up->docs[0].bytes + up->docs[1].bytes);
     if (up->status == AP_FILTER_ERROR) {
         *answer = AP_FILTER_ERROR;
         return 1;
@@ -132,6 +133,7 @@ static int read_body(cc_create_t *c, const char *boundary, cc_upload_t *up,
          * nobody's business; only the exact value PASSPORT says so. */
         if (up->docs[i].present && up->docs[i].type_bad
             && !(i == CC_DOC_BACK && is_passport(up))) {
+            cc_metrics_rejected(CC_REJECT_TYPE);
             *answer = cc_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                                     "Unsupported file type");
             return 1;
@@ -195,6 +197,8 @@ static int check_document(request_rec *r, cc_create_doc_t *d)
             && !cc_doc_big_enough(info.width, info.height,
                                   (uint32_t)dc->min_w,
                                   (uint32_t)dc->min_h))) {
+        cc_metrics_rejected(rc != CC_DOC_READABLE ? CC_REJECT_UNREADABLE
+                                                  : CC_REJECT_TOO_SMALL);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CCLOGNO(00903)
                       "document refused: %s",
                       rc != CC_DOC_READABLE ? (why ? why : "unreadable")

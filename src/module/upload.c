@@ -150,6 +150,7 @@ static int on_data(void *ctx, const char *data, size_t len)
     /* The limit is enforced as bytes arrive: the byte after the limit
      * ends the request, whatever the rest of the body holds. */
     if (d->bytes + (apr_off_t)len > c->max_file) {
+        cc_metrics_rejected(CC_REJECT_TOO_LARGE);
         stop(c, HTTP_REQUEST_ENTITY_TOO_LARGE, "File too large");
         return 1;
     }

@@ -4,7 +4,8 @@
 # new generation of children serves on. Each create has its own
 # connection, as a reload closes idle keep-alive connections (a client
 # may then see a reset before it sent anything, which is not an answer
-# lost).
+# lost). The module's metrics count every one of them exactly: the
+# shared memory outlives each generation of children.
 use strict;
 use warnings;
 use Test::More;
@@ -13,7 +14,9 @@ use Cartevo::Test qw(:DEFAULT doc_bytes wait_until);
 use Cartevo::Stack ();
 use Cartevo::Load ();
 use Cartevo::Reconcile ();
+use Cartevo::Prom ();
 use File::Temp ();
+use LWP::UserAgent ();
 
 plan skip_all => 'needs root (./dev test)' unless $> == 0;
 
@@ -41,5 +44,17 @@ my ($fig, $bad) = Cartevo::Reconcile::check(db => $st->db, docdir => $st->docdir
 is_deeply($bad, [], 'reconciled: ' . Cartevo::Reconcile::figures_line($fig))
     or diag(join("\n", @$bad[0 .. ($#$bad < 20 ? $#$bad : 20)]));
 is($fig->{orphans_for_sweeper}, 0, 'no orphan file');
+
+(my $murl = $st->base) =~ s{/api/v1$}{/metrics};
+my $m = Cartevo::Prom::parse(LWP::UserAgent->new(timeout => 30)->get($murl)->content);
+is(Cartevo::Prom::value($m, 'cartevo_http_requests_total', endpoint => '/customers',
+    method => 'POST', status => '201'), 300, 'metrics: 300 creates counted across three reloads');
+my $n = 0;
+$n += $_->{value} for grep { $_->{labels}{endpoint} eq '/customers' }
+    @{ $m->{samples}{cartevo_http_requests_total} };
+is(Cartevo::Prom::value($m, 'cartevo_http_request_duration_seconds_count',
+    endpoint => '/customers'), $n, "metrics: a duration for each of the $n requests to /customers");
+is(Cartevo::Prom::value($m, 'cartevo_http_requests_total', endpoint => '/auth/token',
+    method => 'POST', status => '200'), 1, 'metrics: the token request from before the reloads');
 $st->down;
 done_testing();

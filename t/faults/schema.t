@@ -13,6 +13,7 @@ use lib 't/lib';
 use Cartevo::Test qw(:DEFAULT api_error_is doc_bytes wait_until);
 use Cartevo::Stack ();
 use Cartevo::Load ();
+use Cartevo::Prom ();
 use File::Temp ();
 use LWP::UserAgent ();
 
@@ -31,6 +32,12 @@ my $unknown = $st->base . '/customers/00000000-0000-4000-8000-000000000000';
 sub lookup { return $ua->get($unknown, Authorization => "Bearer $token") }
 
 is(lookup()->code, 404, 'in range: an unknown customer is a 404');
+(my $murl = $st->base) =~ s{/api/v1$}{/metrics};
+sub db_errors {
+    my $p = Cartevo::Prom::parse($ua->get($murl)->content);
+    return Cartevo::Prom::value($p, 'cartevo_db_errors_total');
+}
+my $errors0 = db_errors();
 my $mark = -s $st->env('ERROR_LOG') // 0;
 my $kmark = -s $st->env('KYCD_LOG') // 0;
 
@@ -47,6 +54,8 @@ my $create = Cartevo::Load::wait_all(Cartevo::Load::start(base => $st->base, tok
     out => "$tmp/c99"));
 is(scalar(grep { $_->{status} == 503 } @$create), 3, 'creates answered 503 too');
 is($st->psql('SELECT count(*) FROM customers'), '0', 'and nothing was written');
+my $counted = db_errors() - $errors0;
+ok($counted >= 27, "each refused request counted in cartevo_db_errors_total ($counted)");
 
 my $want = qr/schema version 99, this build supports (\d+)\.\.(\d+): run cartevoctl migrate/;
 ok(wait_until(sub { _lines($st->env('KYCD_LOG'), $kmark, $want) >= 1 }, 20),

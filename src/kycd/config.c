@@ -79,6 +79,7 @@ static const key_t_ keys[] = {
      * 12.2 h; decisions.md 1): a younger file may be a spool or a
      * committed file whose transaction is still to come. */
     K("orphan_min_age", T_DBL, orphan_min_age, 44040, 2592000),
+    K("metrics_listen", T_STR, metrics_listen, 0, 0),
 };
 
 static void defaults(cc_kycd_cfg_t *c)

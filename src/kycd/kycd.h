@@ -19,6 +19,7 @@
  *   webhooks.c      outbox -> deliveries -> signed POSTs, with backoff
  *   sweeper.c       removal of document files no row references, and of
  *                   idempotency keys older than 24 hours
+ *   metrics.c       Prometheus metrics on metrics_listen (libmicrohttpd)
  *
  * The database is the truth: a job is only ever decided by a transaction
  * that still holds the job's lease (see jobs.c).
@@ -94,6 +95,8 @@ typedef struct {
     /* document sweeper */
     double orphan_sweep_interval;
     double orphan_min_age;
+    /* Prometheus metrics: HOST:PORT, or NULL (off) */
+    const char *metrics_listen;
 } cc_kycd_cfg_t;
 
 /* Fills defaults, reads --config FILE (if given) and then the flags, which
@@ -136,8 +139,44 @@ typedef struct {
  * finds the job). */
 void cc_kycd_enqueue(cc_kycd_t *d, long long job_id);
 
+/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
+ * stretch or vanish when the clock is stepped. */
+apr_time_t cc_kycd_mono_us(void);
+
 /* Wakes the webhook dispatcher. */
 void cc_kycd_webhooks_kick(cc_kycd_t *d);
+
+/* ---- metrics (metrics.c): counters any thread may add to ---------------- */
+
+typedef enum {
+    CC_OUTCOME_APPROVED = 0,
+    CC_OUTCOME_REJECTED,
+    CC_OUTCOME_ENROLLED,
+    CC_OUTCOME_ENROLL_FAILED,
+    CC_OUTCOME_COUNT
+} cc_outcome_t;
+typedef enum {
+    CC_PROVIDER_VERIFIER = 0,
+    CC_PROVIDER_ISSUER,
+    CC_PROVIDER_FETCH,
+    CC_PROVIDER_COUNT
+} cc_provider_t;
+typedef enum {
+    CC_DELIVERY_DELIVERED = 0,
+    CC_DELIVERY_RETRY,
+    CC_DELIVERY_FAILED,
+    CC_DELIVERY_COUNT
+} cc_delivery_t;
+
+/* Serves metrics_listen when set: 0, or -1 (logged: a configuration
+ * error). */
+int cc_metrics_start(const cc_kycd_cfg_t *cfg);
+void cc_metrics_stop(void);
+void cc_metrics_job(double seconds);
+/* reason: the kyc_reason committed, NULL for none. */
+void cc_metrics_outcome(cc_outcome_t o, const char *reason);
+void cc_metrics_provider_error(cc_provider_t p);
+void cc_metrics_delivery(cc_delivery_t o, double seconds);
 
 /* ---- logging (main.c): never names, emails, ID numbers, keys, bytes ---- */
 

@@ -29,16 +29,6 @@
 #define MAX_CONNS 64
 #define CONN_TIMEOUT_MS 1000
 
-/* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
- * (apr_time_now) stretch or vanish when the clock is stepped. */
-static apr_time_t mono_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (apr_time_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int fill_addr(struct sockaddr_un *sa, const char *path)
 {
     memset(sa, 0, sizeof(*sa));
@@ -189,7 +179,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
         conns[i].fd = -1;
     }
     while (!d->stopping) {
-        apr_time_t now = mono_us();
+        apr_time_t now = cc_kycd_mono_us();
         int idx[MAX_CONNS + 1];
 
         n = 0;
@@ -230,7 +220,7 @@ void *APR_THREAD_FUNC cc_listener_thread(apr_thread_t *t, void *data)
                 }
                 conns[i].fd = fd;
                 conns[i].len = 0;
-                conns[i].deadline = mono_us()
+                conns[i].deadline = cc_kycd_mono_us()
                                     + apr_time_from_msec(CONN_TIMEOUT_MS);
                 conn_read(d, &conns[i]);
             }

@@ -37,7 +37,7 @@
 
 /* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
  * (apr_time_now) stretch or vanish when the clock is stepped. */
-static apr_time_t mono_us(void)
+apr_time_t cc_kycd_mono_us(void)
 {
     struct timespec ts;
 
@@ -400,6 +400,9 @@ int main(int argc, char **argv)
         cc_kycd_log(CC_LOG_ERR, "cannot start threads");
         return 1;
     }
+    if (cc_metrics_start(cfg) != 0) {
+        return 1;
+    }
     if (cfg->targets->n > 0) {
         cc_kycd_log(CC_LOG_WARN, "allow_targets exempts %d target(s) from "
                     "the https and address rules: for development and "
@@ -412,16 +415,16 @@ int main(int argc, char **argv)
 
     /* The start-up sweep: whatever a previous run left behind. */
     sweep_now(d);
-    next_sweep = mono_us()
+    next_sweep = cc_kycd_mono_us()
                  + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
     while (!d->stopping) {
-        apr_interval_time_t left = next_sweep - mono_us();
+        apr_interval_time_t left = next_sweep - cc_kycd_mono_us();
         struct timespec ts;
         int sig;
 
         if (left <= 0) {
             sweep_now(d);
-            next_sweep = mono_us()
+            next_sweep = cc_kycd_mono_us()
                          + (apr_interval_time_t)(cfg->sweep_interval * 1e6);
             continue;
         }
@@ -447,6 +450,8 @@ int main(int argc, char **argv)
      * still ours while it is bound and listening). */
     unlink(cfg->socket_path);
     close(d->listen_fd);
+    /* Its metrics address too, for the same replacement. */
+    cc_metrics_stop();
     for (i = 0; i < cfg->workers; i++) {
         apr_thread_join(&rv, workers[i]);
     }

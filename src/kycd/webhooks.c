@@ -314,7 +314,7 @@ static void attempt(const cc_kycd_cfg_t *cfg, const claim_t *c,
  * delivered; failed when refused or past the retry window; else pending
  * again after the backoff. 0, or -1 on a database error. */
 static int record(PGconn *conn, const cc_kycd_cfg_t *cfg, const claim_t *c,
-                  const outcome_t *o)
+                  const outcome_t *o, double took)
 {
     char delay[32], window[32], status[16];
     double secs = cfg->webhook_backoff_base * pow(2.0, c->attempts - 1);
@@ -352,6 +352,14 @@ static int record(PGconn *conn, const cc_kycd_cfg_t *cfg, const claim_t *c,
         return -1;
     }
     if (PQntuples(r) == 1) {
+        const char *st = PQgetvalue(r, 0, 0);
+
+        cc_metrics_delivery(strcmp(st, "delivered") == 0
+                                ? CC_DELIVERY_DELIVERED
+                                : strcmp(st, "failed") == 0
+                                      ? CC_DELIVERY_FAILED
+                                      : CC_DELIVERY_RETRY,
+                            took);
         cc_kycd_log(ok ? CC_LOG_INFO : CC_LOG_WARN,
                     "delivery %s (event %s) attempt %d: %s -> %s", c->id,
                     c->event_id, c->attempts, ok ? "ok" : o->err,
@@ -368,12 +376,15 @@ static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
     claim_t c;
     outcome_t o;
     int rc = claim(conn, d, p, &c);
+    apr_time_t t0;
 
     if (rc != 1) {
         return rc;
     }
+    t0 = cc_kycd_mono_us();
     attempt(d->cfg, &c, p, &o);
-    return record(conn, d->cfg, &c, &o) == 0 ? 1 : -1;
+    return record(conn, d->cfg, &c, &o,
+                  (double)(cc_kycd_mono_us() - t0) / 1e6) == 0 ? 1 : -1;
 }
 
 /* The dispatcher: outbox -> deliveries, then an announcement that wakes

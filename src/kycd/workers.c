@@ -29,6 +29,10 @@ static int commit_verdict(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
     }
     cc_kycd_log(CC_LOG_INFO, "job %lld: %s%s%s", job->id, v->kyc_status,
                 v->reason ? " " : "", v->reason ? v->reason : "");
+    cc_metrics_outcome(strcmp(v->kyc_status, "APPROVED") == 0
+                           ? CC_OUTCOME_APPROVED
+                           : CC_OUTCOME_REJECTED,
+                       v->reason);
     cc_kycd_webhooks_kick(d);
     if (!enroll_next) {
         return 0;
@@ -58,6 +62,7 @@ static int run_fetch(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
         return 0;
     }
     if (rc == CC_FETCH_RETRY) {
+        cc_metrics_provider_error(CC_PROVIDER_FETCH);
         if (job->attempts < d->cfg->max_attempts) {
             cc_jobs_retry(conn, d, job, why ? why : "fetch failed");
             return 0;
@@ -91,6 +96,7 @@ static int run_verify(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
         rc = cc_verify_local(d, &docs, &v, p, &why);
     }
     if (rc != CC_VERIFY_DONE) {
+        cc_metrics_provider_error(CC_PROVIDER_VERIFIER);
         /* A permanent provider failure (e.g. 4xx: our request or its
          * configuration is wrong) still gets retries: an operator may
          * fix it; the attempts bound the cost. */
@@ -108,6 +114,9 @@ static void run_enroll(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
     const char *why = NULL, *issuer_id = NULL;
     int rc = cc_enroll(d, conn, job, p, &issuer_id, &why);
 
+    if (rc == CC_ENROLL_RETRY) {
+        cc_metrics_provider_error(CC_PROVIDER_ISSUER);
+    }
     if (rc == CC_ENROLL_RETRY && job->attempts < d->cfg->max_attempts) {
         cc_jobs_retry(conn, d, job, why ? why : "issuer unavailable");
         return;
@@ -122,16 +131,17 @@ static void run_enroll(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
     if (rc == 1) {
         cc_kycd_log(CC_LOG_INFO, "job %lld: %s", job->id,
                     issuer_id ? "ENROLLED" : "enrollment FAILED");
+        cc_metrics_outcome(issuer_id ? CC_OUTCOME_ENROLLED
+                                     : CC_OUTCOME_ENROLL_FAILED, NULL);
         cc_kycd_webhooks_kick(d);
     }
 }
 
 /* Runs one claimed job to its next commit point(s): each phase that
  * commits and hands on continues under the same claim. */
-static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
+static void run_phases(cc_kycd_t *d, PGconn *conn, cc_job_t *job,
+                       apr_pool_t *p)
 {
-    cc_kycd_log(CC_LOG_INFO, "job %lld: claimed (attempt %d, phase %s)",
-                job->id, job->attempts, cc_jobs_phase_name(job->phase));
     if (job->phase == CC_PHASE_FETCH && !run_fetch(d, conn, job, p)) {
         return;
     }
@@ -139,6 +149,16 @@ static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
         return;
     }
     run_enroll(d, conn, job, p);
+}
+
+static void run_job(cc_kycd_t *d, PGconn *conn, cc_job_t *job, apr_pool_t *p)
+{
+    apr_time_t t0 = cc_kycd_mono_us();
+
+    cc_kycd_log(CC_LOG_INFO, "job %lld: claimed (attempt %d, phase %s)",
+                job->id, job->attempts, cc_jobs_phase_name(job->phase));
+    run_phases(d, conn, job, p);
+    cc_metrics_job((double)(cc_kycd_mono_us() - t0) / 1e6);
 }
 
 void *APR_THREAD_FUNC cc_worker_thread(apr_thread_t *t, void *data)

@@ -382,6 +382,12 @@ static int schema_ok(request_rec *r, ap_dbd_t *dbd)
         return seen->ok;
     }
     v = schema_version(conn, dbd);
+    /* A pooled connection whose server session ended since its last use
+     * fails its first statement: reconnected and asked again, once, as a
+     * read-only statement would be (cc_db_select). */
+    if (v < 0 && cc_db_alive(r, dbd)) {
+        v = schema_version(conn, dbd);
+    }
     seen->pid = v < 0 ? 0 : PQbackendPID(conn);
     seen->ok = CC_SCHEMA_SUPPORTED(v);
     seen->at = apr_time_now();

@@ -22,7 +22,7 @@ sub start_on {
         open STDOUT, '>>', "$dir/socket_path$$.log" or die;
         open STDERR, '>&', \*STDOUT or die;
         exec $ENV{CARTEVO_KYCD}, '--config', $ENV{CARTEVO_KYCD_CONF},
-            '--socket', $path, '--foreground';
+            '--socket', $path, '--metrics-listen=', '--foreground';
         die "exec: $!";
     }
     my $st;

@@ -82,7 +82,8 @@ my $dir = "$ENV{CARTEVO_STATE}/kycd";
 sub start_with {
     my (%set) = @_;
     open my $in, '<', $ENV{CARTEVO_KYCD_CONF} or die;
-    my @l = grep { my ($k) = /^\s*(\w+)/; !($k && exists $set{$k}) } <$in>;
+    # Not the main daemon's metrics address, which it holds.
+    my @l = grep { my ($k) = /^\s*(\w+)/; !($k && (exists $set{$k} || $k eq 'metrics_listen')) } <$in>;
     my $conf = "$dir/rules$$.conf";
     open my $out, '>', $conf or die;
     print $out @l, map { "$_ = $set{$_}\n" } sort keys %set;

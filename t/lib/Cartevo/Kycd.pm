@@ -89,7 +89,9 @@ sub start_daemon {
     $n++;
     my $tag = "t$$-$n";
     $over{socket} //= "$state/kycd/$tag.sock";
-    my @lines = grep { my ($k) = /^\s*(\w+)/; !exists $over{$k} } _conf_lines();
+    # One metrics listener per address: the main daemon's is its own.
+    my @lines = grep { my ($k) = /^\s*(\w+)/; !exists $over{$k} && $k ne 'metrics_listen' }
+        _conf_lines();
     push @lines, map { "$_ = $over{$_}" } sort keys %over;
     my $conf = "$state/kycd/$tag.conf";
     open my $fh, '>', $conf or die "$conf: $!";

@@ -56,7 +56,7 @@ static int enroll_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
 {
     const cc_kycd_cfg_t *cfg = d->cfg;
     char *json = cc_customer_json(conn, cfg, job->customer_id);
-    const char *hdrs[4];
+    const char *hdrs[4], *key;
     cc_http_resp_t resp;
     int rc;
 
@@ -65,9 +65,8 @@ static int enroll_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
         return CC_ENROLL_RETRY;
     }
     hdrs[0] = "Content-Type: application/json";
-    hdrs[1] = d->issuer_api_key
-                  ? apr_pstrcat(p, "Authorization: Bearer ", d->issuer_api_key,
-                                NULL)
+    key = d->issuer_api_key; /* one read: a reload may swap it */
+    hdrs[1] = key ? apr_pstrcat(p, "Authorization: Bearer ", key, NULL)
                   : "X-No-Auth: 1";
     hdrs[2] = apr_pstrcat(p, "Idempotency-Key: ", job->customer_id, NULL);
     hdrs[3] = NULL;

@@ -108,13 +108,15 @@ int cc_kycd_config_load(cc_kycd_cfg_t *cfg, apr_pool_t *p, int argc,
 /* ---- the daemon's shared state (main.c) -------------------------------- */
 
 typedef struct {
-    cc_kycd_cfg_t *cfg;
+    /* swapped whole by a reload (reload.c): read it, never keep it */
+    cc_kycd_cfg_t *_Atomic cfg;
     apr_pool_t *pool;
     apr_queue_t *queue;
     char owner[128];     /* this daemon: host:pid:random */
     volatile apr_uint32_t claims; /* numbers each claim's lease token */
-    char *verify_api_key; /* read before dropping privileges */
-    char *issuer_api_key;
+    /* read before dropping privileges, again on reload (reload.c) */
+    char *_Atomic verify_api_key;
+    char *_Atomic issuer_api_key;
     int listen_fd;
     volatile sig_atomic_t stopping;
     /* wakes the webhook dispatcher early (after an outcome commit); plain
@@ -142,6 +144,11 @@ void cc_kycd_enqueue(cc_kycd_t *d, long long job_id);
 /* Microseconds on CLOCK_MONOTONIC: intervals measured on the wall clock
  * stretch or vanish when the clock is stepped. */
 apr_time_t cc_kycd_mono_us(void);
+
+/* SIGHUP: the configuration again (reload.c). */
+void cc_kycd_reload(cc_kycd_t *d, int argc, const char *const *argv);
+void cc_kycd_warn_short_lease(const cc_kycd_cfg_t *cfg);
+void cc_kycd_set_debug(int on);
 
 /* Wakes the webhook dispatcher. */
 void cc_kycd_webhooks_kick(cc_kycd_t *d);

@@ -46,7 +46,13 @@ apr_time_t cc_kycd_mono_us(void)
 }
 
 static int log_to_syslog;
-static int log_debug;
+/* Written by a reload while other threads log. */
+static _Atomic int log_debug;
+
+void cc_kycd_set_debug(int on)
+{
+    log_debug = on;
+}
 
 void cc_kycd_log(int level, const char *fmt, ...)
 {
@@ -224,7 +230,7 @@ static int drop_privileges(const cc_kycd_cfg_t *cfg)
  * phase can take lets another worker re-claim a job still in progress:
  * the outcome stays exactly-once (jobs.c), but the provider is called
  * again and the first worker's work is thrown away. */
-static void warn_short_lease(const cc_kycd_cfg_t *cfg)
+void cc_kycd_warn_short_lease(const cc_kycd_cfg_t *cfg)
 {
     double verify = strcmp(cfg->verify_provider, "http") == 0
                         ? cfg->verify_timeout
@@ -317,7 +323,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     log_debug = cfg->log_debug;
-    warn_short_lease(cfg);
+    cc_kycd_warn_short_lease(cfg);
     d = apr_pcalloc(pool, sizeof(*d));
     d->cfg = cfg;
     d->pool = pool;
@@ -435,6 +441,10 @@ int main(int argc, char **argv)
             cc_kycd_log(CC_LOG_INFO, "signal %d: finishing in-flight jobs",
                         sig);
             d->stopping = 1;
+        }
+        else if (sig == SIGHUP) {
+            cc_kycd_reload(d, argc, (const char *const *)argv);
+            cfg = d->cfg;
         }
     }
 

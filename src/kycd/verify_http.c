@@ -102,7 +102,7 @@ int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
     json_object *req, *arr, *ans = NULL, *x;
     PGresult *res;
     cc_http_resp_t resp;
-    const char *hdrs[4], *body, *decision;
+    const char *hdrs[4], *body, *decision, *key;
     int i, rc = CC_VERIFY_FAIL;
 
     res = cc_db_exec(conn, "load customer for verification",
@@ -154,9 +154,8 @@ int cc_verify_http(cc_kycd_t *d, PGconn *conn, const cc_job_t *job,
         return CC_VERIFY_RETRY;
     }
     hdrs[0] = "Content-Type: application/json";
-    hdrs[1] = d->verify_api_key
-                  ? apr_pstrcat(p, "Authorization: Bearer ", d->verify_api_key,
-                                NULL)
+    key = d->verify_api_key; /* one read: a reload may swap it */
+    hdrs[1] = key ? apr_pstrcat(p, "Authorization: Bearer ", key, NULL)
                   : "X-No-Auth: 1";
     hdrs[2] = apr_pstrcat(p, "Idempotency-Key: ", job->customer_id, NULL);
     hdrs[3] = NULL;

@@ -5,7 +5,8 @@
 # connection, as a reload closes idle keep-alive connections (a client
 # may then see a reset before it sent anything, which is not an answer
 # lost). The module's metrics count every one of them exactly: the
-# shared memory outlives each generation of children.
+# shared memory outlives each generation of children. A directive changed
+# before a graceful restart takes effect, and so does its removal.
 use strict;
 use warnings;
 use Test::More;
@@ -56,5 +57,25 @@ is(Cartevo::Prom::value($m, 'cartevo_http_request_duration_seconds_count',
     endpoint => '/customers'), $n, "metrics: a duration for each of the $n requests to /customers");
 is(Cartevo::Prom::value($m, 'cartevo_http_requests_total', endpoint => '/auth/token',
     method => 'POST', status => '200'), 1, 'metrics: the token request from before the reloads');
+
+# A changed directive: a smaller CartevoMaxFileSize for the mount.
+my $local = $st->env('STATE') . '/httpd/local.conf';
+sub one_create {
+    my ($tag) = @_;
+    my $r = Cartevo::Load::wait_all(Cartevo::Load::start(base => $st->base, token => $token,
+        jpeg => doc_bytes('id-front.jpg'), n => 1, concurrency => 1, tag => $tag,
+        out => "$tmp/$tag"));
+    return $r->[0];
+}
+open my $lf, '>', $local or die "$local: $!";
+print $lf "<Location /api/v1>\n    CartevoMaxFileSize 20000\n</Location>\n";
+close $lf;
+$st->graceful;
+my $small = wait_until(sub { my $r = one_create("limit$$" . int(rand 1e9)); $r->{status} == 413 ? $r : undef }, 20);
+ok($small, 'after graceful: CartevoMaxFileSize 20000 answers 413 to the 116 KB document');
+unlink $local;
+$st->graceful;
+ok(wait_until(sub { one_create("nolimit$$" . int(rand 1e9))->{status} == 201 }, 20),
+    'after graceful without it: 201 again');
 $st->down;
 done_testing();

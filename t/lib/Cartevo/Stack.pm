@@ -19,12 +19,15 @@ sub _dev {
     local $ENV{CARTEVO_STACK_PORT} = $self->{port};
     local $ENV{CARTEVO_STACK_PG_PORT} = $self->{pg_port};
     local $ENV{CARTEVO_STACK_KYCD_EXTRA} = $self->{kycd_extra} // '';
+    local $ENV{CARTEVO_STACK_SHARE} = $self->{share} ? $self->{share}->env('STATE') : '';
     my $out = qx{"$ENV{CARTEVO_ROOT}/dev" stack $self->{name} @args 2>>"$self->{devlog}"};
     die "./dev stack $self->{name} @args failed (see $self->{devlog})" if $?;
     return $out;
 }
 
-# new(name => 'faults-pg', offset => N, kycd_extra => "k = v\n...")
+# new(name => 'faults-pg', offset => N, kycd_extra => "k = v\n...",
+#     share => $first): with share, a second node of $first's stack (its
+#     PostgreSQL, documents and token secret; its own httpd and daemon).
 sub new {
     my ($class, %a) = @_;
     my $port = ($ENV{CARTEVO_STACK_PORT} // ($ENV{CARTEVO_PORT} // 8529) + 40)
@@ -33,6 +36,10 @@ sub new {
     # local port can never be holding it when PostgreSQL binds.
     my $self = bless { name => $a{name}, kycd_extra => $a{kycd_extra},
         port => $port, pg_port => $ENV{CARTEVO_STACK_PG_PORT} // $port + 20000 }, $class;
+    if ($a{share}) {
+        $self->{share} = $a{share};
+        $self->{pg_port} = $a{share}{pg_port};
+    }
     $self->{devlog} = "/tmp/cartevo-stack-$a{name}-$$.log";
     return $self;
 }
@@ -48,7 +55,7 @@ sub up {
 sub down {
     my ($self) = @_;
     return unless $self->{up};
-    $self->pg_start unless $self->pg_running;
+    $self->pg_start unless $self->{share} || $self->pg_running;
     $self->_dev('down');
     $self->{up} = 0;
 }

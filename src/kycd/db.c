@@ -80,11 +80,15 @@ static int schema_supported(PGconn *conn)
         return 1;
     }
     seen = atomic_load(&schema_warned);
-    if (v < 0) {
-        cc_kycd_log(CC_LOG_ERR, "cannot read the schema version");
+    if (now - seen < 60
+        || !atomic_compare_exchange_strong(&schema_warned, &seen, now)) {
+        return 0;
     }
-    else if (now - seen >= 60
-             && atomic_compare_exchange_strong(&schema_warned, &seen, now)) {
+    if (v < 0) {
+        cc_kycd_log(CC_LOG_ERR, "cannot read the schema version (%s)",
+                    state ? state : "no SQLSTATE");
+    }
+    else {
         cc_kycd_log(CC_LOG_ERR, "schema version %ld, this build supports "
                     "%d..%d: run cartevoctl migrate", v, CC_SCHEMA_MIN,
                     CC_SCHEMA_MAX);
@@ -115,8 +119,28 @@ PGconn *cc_db_connect(const cc_kycd_cfg_t *cfg, const char *app)
     return conn;
 }
 
+/* When this thread's connection last passed the schema check: asked
+ * again once a minute, since a migration does not end our sessions. */
+static _Thread_local time_t schema_checked;
+
 int cc_db_ensure(PGconn **conn, const cc_kycd_cfg_t *cfg, const char *app)
 {
+    time_t now = time(NULL);
+
+    if (*conn != NULL && PQstatus(*conn) == CONNECTION_OK
+        && now - schema_checked < 60) {
+        return 0;
+    }
+    if (*conn != NULL && PQstatus(*conn) == CONNECTION_OK
+        && PQtransactionStatus(*conn) == PQTRANS_IDLE) {
+        if (schema_supported(*conn)) {
+            schema_checked = now;
+            return 0;
+        }
+        PQfinish(*conn);
+        *conn = NULL;
+        return -1;
+    }
     if (*conn != NULL && PQstatus(*conn) == CONNECTION_OK) {
         return 0;
     }
@@ -124,6 +148,7 @@ int cc_db_ensure(PGconn **conn, const cc_kycd_cfg_t *cfg, const char *app)
         PQfinish(*conn);
     }
     *conn = cc_db_connect(cfg, app);
+    schema_checked = now;
     return *conn ? 0 : -1;
 }
 

@@ -312,6 +312,14 @@ int main(int argc, char **argv)
         return cc_decoder_child(argc, (const char *const *)argv);
     }
     umask(027);
+    /* Signals are for the main loop only, from the start (a reload sent
+     * while it starts must not kill it); threads inherit the mask. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (apr_initialize() != APR_SUCCESS
         || apr_pool_create(&pool, NULL) != APR_SUCCESS) {
         fputs("cartevo-kycd: APR initialisation failed\n", stderr);
@@ -360,14 +368,11 @@ int main(int argc, char **argv)
     snprintf(d->owner, sizeof(d->owner), "%s:%ld:%s", host, (long)getpid(),
              rnd);
 
-    /* Signals are for this thread only; threads inherit the mask. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    /* Its metrics address is a configuration error at start, before any
+     * thread or lease exists. */
+    if (cc_metrics_start(cfg) != 0) {
+        return 1;
+    }
     if ((rv = apr_queue_create(&d->queue, QUEUE_CAPACITY, pool))
             != APR_SUCCESS
         || (rv = apr_threadattr_create(&attr, pool)) != APR_SUCCESS
@@ -404,9 +409,6 @@ int main(int argc, char **argv)
         || apr_thread_create(&sweeper, attr, cc_sweeper_thread, d, pool)
                != APR_SUCCESS) {
         cc_kycd_log(CC_LOG_ERR, "cannot start threads");
-        return 1;
-    }
-    if (cc_metrics_start(cfg) != 0) {
         return 1;
     }
     if (cfg->targets->n > 0) {

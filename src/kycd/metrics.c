@@ -241,6 +241,10 @@ static int put_gauges(text_t *t)
     if (cc_db_ensure(&server_conn, server_cfg, "cartevo-kycd metrics") != 0) {
         return -1;
     }
+    /* A slow or stalled database must not hold the only server thread
+     * (nor the shutdown, which joins it). */
+    PQclear(cc_db_exec(server_conn, "metrics timeout",
+                       "SET statement_timeout = 5000", 0, NULL));
     r = cc_db_exec(server_conn, "metrics", sql, 0, NULL);
     if (r == NULL || PQntuples(r) != 1) {
         PQclear(r);
@@ -277,6 +281,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
         free(t.buf);
         resp = MHD_create_response_from_buffer(0, NULL,
                                                MHD_RESPMEM_PERSISTENT);
+        if (resp == NULL) {
+            return MHD_NO;
+        }
         rc = MHD_queue_response(c, strcmp(url, "/metrics") != 0
                                        ? MHD_HTTP_NOT_FOUND
                                        : MHD_HTTP_METHOD_NOT_ALLOWED, resp);
@@ -295,6 +302,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c,
     }
     resp = MHD_create_response_from_buffer(t.len, t.buf,
                                            MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(t.buf);
+        return MHD_NO;
+    }
     MHD_add_response_header(resp, "Content-Type",
                             "text/plain; version=0.0.4; charset=utf-8");
     rc = MHD_queue_response(c, MHD_HTTP_OK, resp);

@@ -56,26 +56,26 @@ static void keep_restart_only(cc_kycd_cfg_t *n, const cc_kycd_cfg_t *o)
     n->foreground = o->foreground;
 }
 
-/* The key in file, or was when it cannot be read now (logged). */
-static char *reread_key(const char *file, char *was)
+/* The key in file into *out, or was when it cannot be read now (logged).
+ * -1 when there is neither: a configuration that start-up would refuse. */
+static int reread_key(const char *file, char *was, char **out)
 {
-    char *k;
-
-    if (file == NULL) {
-        return NULL;
-    }
-    k = cc_kycd_read_secret(file);
-    if (k == NULL && was != NULL) {
+    *out = file ? cc_kycd_read_secret(file) : NULL;
+    if (file && *out == NULL) {
+        if (was == NULL) {
+            return -1;
+        }
         cc_kycd_log(CC_LOG_WARN, "reload: keeping the key read earlier");
-        return was;
+        *out = was;
     }
-    return k;
+    return 0;
 }
 
 void cc_kycd_reload(cc_kycd_t *d, int argc, const char *const *argv)
 {
     cc_kycd_cfg_t *o = d->cfg;
     cc_kycd_cfg_t *n = apr_pcalloc(d->pool, sizeof(*n));
+    char *vk, *ik;
 
     if (cc_kycd_config_load(n, d->pool, argc, argv) != 0) {
         cc_kycd_log(CC_LOG_ERR, "reload: the configuration is not valid; "
@@ -83,10 +83,21 @@ void cc_kycd_reload(cc_kycd_t *d, int argc, const char *const *argv)
         return;
     }
     keep_restart_only(n, o);
+    if (reread_key(n->verify_api_key_file, d->verify_api_key, &vk) != 0
+        || reread_key(n->issuer_api_key_file, d->issuer_api_key, &ik) != 0) {
+        cc_kycd_log(CC_LOG_ERR, "reload: a new API key file cannot be "
+                    "read; nothing changed");
+        return;
+    }
     /* Keys are swapped before the settings that name their provider. */
-    d->verify_api_key = reread_key(n->verify_api_key_file, d->verify_api_key);
-    d->issuer_api_key = reread_key(n->issuer_api_key_file, d->issuer_api_key);
+    d->verify_api_key = vk;
+    d->issuer_api_key = ik;
     cc_kycd_warn_short_lease(n);
+    if (n->targets->n > 0) {
+        cc_kycd_log(CC_LOG_WARN, "allow_targets exempts %d target(s) from "
+                    "the https and address rules: for development and "
+                    "tests only", n->targets->n);
+    }
     cc_kycd_set_debug(n->log_debug);
     d->cfg = n;
     cc_kycd_webhooks_kick(d);

@@ -202,7 +202,8 @@ typedef struct {
 } claim_t;
 
 /* Leases one due delivery into *c: 1, 0 when none is due, -1. */
-static int claim(PGconn *conn, cc_kycd_t *d, apr_pool_t *p, claim_t *c)
+static int claim(PGconn *conn, cc_kycd_t *d, const cc_kycd_cfg_t *cfg,
+                 apr_pool_t *p, claim_t *c)
 {
     char lease[24];
     const char *cv[2] = { c->token, lease };
@@ -210,7 +211,7 @@ static int claim(PGconn *conn, cc_kycd_t *d, apr_pool_t *p, claim_t *c)
 
     snprintf(c->token, sizeof(c->token), "%s#%u", d->owner,
              apr_atomic_inc32(&d->claims) + 1);
-    snprintf(lease, sizeof(lease), "%.3f", d->cfg->webhook_timeout + 30);
+    snprintf(lease, sizeof(lease), "%.3f", cfg->webhook_timeout + 30);
     res = cc_db_exec(conn, "claim delivery",
                      "WITH c AS (SELECT id FROM webhook_deliveries"
                      " WHERE state = 'pending' AND next_attempt_at <= now()"
@@ -373,17 +374,21 @@ static int record(PGconn *conn, const cc_kycd_cfg_t *cfg, const claim_t *c,
  * 0 when none was due, -1 on a database error. */
 static int deliver_one(PGconn *conn, cc_kycd_t *d, apr_pool_t *p)
 {
+    /* One configuration for the whole delivery: a reload between the
+     * claim and the POST must not let a longer timeout outlive the lease
+     * (a second daemon could then send it too). */
+    const cc_kycd_cfg_t *cfg = d->cfg;
     claim_t c;
     outcome_t o;
-    int rc = claim(conn, d, p, &c);
+    int rc = claim(conn, d, cfg, p, &c);
     apr_time_t t0;
 
     if (rc != 1) {
         return rc;
     }
     t0 = cc_kycd_mono_us();
-    attempt(d->cfg, &c, p, &o);
-    return record(conn, d->cfg, &c, &o,
+    attempt(cfg, &c, p, &o);
+    return record(conn, cfg, &c, &o,
                   (double)(cc_kycd_mono_us() - t0) / 1e6) == 0 ? 1 : -1;
 }
 

@@ -329,6 +329,9 @@ static apr_dbd_prepared_t *statement(request_rec *r, ap_dbd_t *dbd,
  * after SCHEMA_RECHECK, so that the API comes back by itself once the
  * admin has run cartevoctl migrate. */
 #define SCHEMA_RECHECK apr_time_from_sec(5)
+/* A supported version is asked again after this long on the same
+ * backend: a migration does not end the sessions of running nodes. */
+#define SCHEMA_RECHECK_OK apr_time_from_sec(60)
 
 typedef struct {
     int pid;           /* PQbackendPID() it was read on; 0: none */
@@ -378,7 +381,8 @@ static int schema_ok(request_rec *r, ap_dbd_t *dbd)
         apr_pool_userdata_setn(seen, "cartevo:schema", NULL, dbd->pool);
     }
     if (seen->pid == PQbackendPID(conn)
-        && (seen->ok || apr_time_now() - seen->at < SCHEMA_RECHECK)) {
+        && apr_time_now() - seen->at
+               < (seen->ok ? SCHEMA_RECHECK_OK : SCHEMA_RECHECK)) {
         return seen->ok;
     }
     v = schema_version(conn, dbd);
@@ -396,6 +400,13 @@ static int schema_ok(request_rec *r, ap_dbd_t *dbd)
         ap_log_rerror(APLOG_MARK, level, 0, r, CCLOGNO(00207)
                       "schema version %ld, this build supports %d..%d: run "
                       "cartevoctl migrate", v, CC_SCHEMA_MIN, CC_SCHEMA_MAX);
+    }
+    else if (!seen->ok && !cc_db_lost(dbd)) {
+        /* Reachable, yet the version cannot be read (a role without
+         * access to schema_migrations, say). */
+        level = cc_log_minutely(&schema_warned, APLOG_ERR);
+        ap_log_rerror(APLOG_MARK, level, 0, r, CCLOGNO(00208)
+                      "cannot read the schema version (schema_migrations)");
     }
     return seen->ok;
 }

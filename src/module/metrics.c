@@ -93,6 +93,13 @@ int cc_metrics_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     apr_pool_userdata_get((void **)&shm, "cartevo:metrics", pp);
+    /* A restart after an upgrade may load a module whose counters need
+     * more room than the segment the previous one made: start afresh
+     * (the old segment stays with the pool; old children may still add
+     * to it until they exit). */
+    if (shm && apr_shm_size_get(shm) < sizeof(metrics_t)) {
+        shm = NULL;
+    }
     if (!shm) {
         rv = apr_shm_create(&shm, sizeof(metrics_t), NULL, pp);
         if (rv != APR_SUCCESS) {

@@ -4,7 +4,8 @@
 # exactly once); a changed setting takes effect (min_width raised: the
 # next customer is REJECTED, LOW_RESOLUTION; lowered again: APPROVED); a
 # setting that needs a restart (workers) keeps its running value and is
-# logged as such; an invalid configuration changes nothing.
+# logged as such; an invalid configuration, or a new key file the daemon
+# cannot read, changes nothing.
 use strict;
 use warnings;
 use Test::More;
@@ -98,6 +99,9 @@ is(decided()->{kyc_status}, 'APPROVED', 'the next customer: APPROVED');
 write_conf('no_such_key = 1' => undef);
 ok(hup_and_wait(qr/reload: the configuration is not valid; nothing changed/), 'invalid: refused, logged');
 ok(kill(0, $d->{pid}), 'the daemon runs on');
+write_conf(verify_api_key_file => "$ENV{CARTEVO_STATE}/kycd/no-such-key$$");
+ok(hup_and_wait(qr/reload: a new API key file cannot be read; nothing changed/),
+    'an unreadable new key file: refused, logged');
 is(decided()->{kyc_status}, 'APPROVED', 'and decides as before');
 stub_stop($hook);
 is(stop_daemon($d), 0, 'clean exit');

@@ -380,9 +380,13 @@ static int schema_ok(request_rec *r, ap_dbd_t *dbd)
         seen = apr_pcalloc(dbd->pool, sizeof(*seen));
         apr_pool_userdata_setn(seen, "cartevo:schema", NULL, dbd->pool);
     }
+    /* Never inside a transaction (cc_db_failure and a retry may ask
+     * mid-create): an aborted one would fail the query, and a 503 would
+     * follow for a database that is fine. */
     if (seen->pid == PQbackendPID(conn)
-        && apr_time_now() - seen->at
-               < (seen->ok ? SCHEMA_RECHECK_OK : SCHEMA_RECHECK)) {
+        && (PQtransactionStatus(conn) != PQTRANS_IDLE
+            || apr_time_now() - seen->at
+                   < (seen->ok ? SCHEMA_RECHECK_OK : SCHEMA_RECHECK))) {
         return seen->ok;
     }
     v = schema_version(conn, dbd);
@@ -391,6 +395,13 @@ static int schema_ok(request_rec *r, ap_dbd_t *dbd)
      * read-only statement would be (cc_db_select). */
     if (v < 0 && cc_db_alive(r, dbd)) {
         v = schema_version(conn, dbd);
+    }
+    /* A re-check that could not read the version proves nothing against
+     * a backend already found good: only a version read outside the range
+     * turns it away. */
+    if (v < 0 && seen->ok && seen->pid == PQbackendPID(conn)) {
+        seen->at = apr_time_now();
+        return 1;
     }
     seen->pid = v < 0 ? 0 : PQbackendPID(conn);
     seen->ok = CC_SCHEMA_SUPPORTED(v);
